@@ -1,0 +1,73 @@
+"""Application factory: the one place that wires extensions, blueprints, CLI and scheduler."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from app.config import load_config
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+BLUEPRINTS = ("auth", "admin", "merchant", "leader", "pickup", "shop", "payments", "account", "api")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    instance_path = os.environ.get("INSTANCE_PATH") or None
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(load_config(app.instance_path, config))
+
+    from app.engine import install_engine_hooks
+
+    install_engine_hooks(app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    _init_extensions(app)
+
+    import importlib
+
+    for name in BLUEPRINTS:
+        module = importlib.import_module(f"app.blueprints.{name}")
+        app.register_blueprint(module.bp)
+
+    from app import cli, errors, jinja
+
+    errors.register(app)
+    jinja.register(app)
+    cli.register(app)
+
+    if app.config["SCHEDULER_ENABLED"]:
+        from app import jobs
+
+        jobs.start_scheduler(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from app import models  # noqa: F401  (registers tables before Alembic looks)
+    from app.i18n import select_locale, select_timezone
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from app.models import User
+
+        if not user_id.isdigit():
+            return None
+        return db.session.get(User, int(user_id))
+
+    @login_manager.request_loader
+    def load_user_from_token(request):
+        from app.services.tokens import user_for_bearer
+
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer ") and request.path.startswith("/api/"):
+            return user_for_bearer(header.removeprefix("Bearer ").strip())
+        return None

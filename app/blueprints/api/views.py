@@ -1,0 +1,1 @@
+from app.blueprints.api import bp  # noqa: F401

@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("merchant", __name__, url_prefix="/merchant")
+
+from app.blueprints.merchant import views  # noqa: E402,F401

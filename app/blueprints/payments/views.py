@@ -1,0 +1,1 @@
+from app.blueprints.payments import bp  # noqa: F401

@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("shop", __name__, url_prefix="")
+
+from app.blueprints.shop import views  # noqa: E402,F401

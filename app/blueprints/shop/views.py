@@ -1,0 +1,1 @@
+from app.blueprints.shop import bp  # noqa: F401

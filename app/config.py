@@ -1,0 +1,72 @@
+"""Settings from the environment. Defaults give a working embedded set-up under instance/."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _instance_secret(instance: Path, name: str) -> str:
+    """Read a secret kept under instance/, generating it on first use."""
+    path = instance / name
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    # O_EXCL so two processes starting at once agree on one secret.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value
+
+
+def load_config(instance_path: str, overrides: dict | None = None) -> dict:
+    """Build the Flask config mapping from the environment and explicit overrides."""
+    overrides = dict(overrides or {})
+    env = os.environ
+    instance = Path(instance_path)
+    db_url = overrides.pop("DATABASE_URL", None) or env.get("DATABASE_URL") or (
+        f"sqlite:///{instance / 'groupbuy.sqlite3'}"
+    )
+    secret = overrides.pop("SECRET_KEY", None) or env.get("SECRET_KEY") or _instance_secret(
+        instance, "secret_key"
+    )
+    config = {
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": db_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "TIMEZONE": env.get("TIMEZONE", "Asia/Shanghai"),
+        "SCHEDULER_ENABLED": _bool(env.get("SCHEDULER_ENABLED"), False),
+        "SCHEDULER_INTERVAL_SECONDS": int(env.get("SCHEDULER_INTERVAL_SECONDS", "15")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), False),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), False),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
+        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per 5 minutes"),
+        "CODE_ENTRY_RATE_LIMIT": env.get("CODE_ENTRY_RATE_LIMIT", "10 per 5 minutes"),
+        "BABEL_DEFAULT_LOCALE": env.get("DEFAULT_LOCALE", "zh"),
+        "BABEL_DEFAULT_TIMEZONE": env.get("TIMEZONE", "Asia/Shanghai"),
+        "PAYMENT_PROVIDERS": env.get("PAYMENT_PROVIDERS", "simulator,offline").split(","),
+        "PAYMENT_WEBHOOK_SECRET": env.get("PAYMENT_WEBHOOK_SECRET") or secret,
+        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        "PICKUP_LABELS_DIR": env.get("PICKUP_LABELS_DIR", str(Path(instance_path).parent / "pickup_labels")),
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS", "30000")),
+    }
+    config.update(overrides)
+    return config

@@ -1,0 +1,56 @@
+"""HTTP error handling: every failure is a clear 4xx page or JSON body, never a bare 500."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from app.blueprints.access import wants_json
+from app.extensions import db
+from app.services.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+
+def _respond(status: int, code: str, message: str, extra: dict | None = None):
+    if wants_json():
+        body = {"code": code, "message": message}
+        body.update(extra or {})
+        return jsonify({"error": body}), status
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        db.session.rollback()
+        if wants_json():
+            return jsonify(exc.to_dict()), exc.status
+        return render_template("errors/error.html", status=exc.status, message=exc.message), exc.status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return _respond(400, "csrf_failed", _("The form expired or was not sent from this site. Reload the page and try again."))
+
+    @app.errorhandler(429)
+    def rate_limited(exc):
+        return _respond(429, "rate_limited", _("Too many attempts. Please wait a few minutes and try again."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        messages = {
+            404: _("Not found."),
+            405: _("That method is not allowed here."),
+            413: _("The request is too large."),
+        }
+        return _respond(exc.code or 500, exc.name.lower().replace(" ", "_"), messages.get(exc.code, exc.description))
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        db.session.rollback()
+        log.exception("unhandled error")
+        return _respond(500, "internal_error", _("Something went wrong on our side; nothing was changed."))

@@ -1,0 +1,19 @@
+"""Importing this package registers every table on the metadata."""
+
+from app.models.accounts import ApiToken, Leader, Merchant, MerchantMember, User
+from app.models.catalog import Product, StockAlert
+from app.models.deliveries import DeliveryBatch
+from app.models.notifications import AuditRecord, Notification, OutboxMessage
+from app.models.orders import CustomerItemUsage, Order, OrderEvent, OrderItem, PointWindowUsage
+from app.models.payments import Payment, Refund
+from app.models.pickup import PickupCode, Redemption
+from app.models.points import PickupPoint, PickupStaff
+from app.models.windows import ShareLink, Window, WindowItem, WindowLeader
+
+__all__ = [
+    "ApiToken", "AuditRecord", "CustomerItemUsage", "DeliveryBatch", "Leader", "Merchant",
+    "MerchantMember", "Notification", "Order", "OrderEvent", "OrderItem", "OutboxMessage",
+    "Payment", "PickupCode", "PickupPoint", "PickupStaff", "PointWindowUsage", "Product",
+    "Redemption", "Refund", "ShareLink", "StockAlert", "User", "Window", "WindowItem",
+    "WindowLeader",
+]

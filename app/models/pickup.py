@@ -1,0 +1,52 @@
+"""Pickup codes and redemptions at the counter."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.accounts import User
+from app.models.orders import Order
+from app.models.points import PickupPoint
+from app.models.types import UTCDateTime, utcnow
+
+CODE_STATUSES = ("issued", "redeemed", "void")
+
+
+class PickupCode(db.Model):
+    __tablename__ = "pickup_codes"
+    # live_code mirrors `code` while the code is issued and is NULL otherwise, so the
+    # database itself keeps codes unique among the live codes of a pickup point.
+    __table_args__ = (UniqueConstraint("pickup_point_id", "live_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
+    pickup_point_id: Mapped[int] = mapped_column(ForeignKey("pickup_points.id"), index=True)
+    code: Mapped[str] = mapped_column(String(8))
+    live_code: Mapped[str | None] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(10), default="issued")
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    redeemed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    order: Mapped[Order] = relationship()
+    pickup_point: Mapped[PickupPoint] = relationship()
+    redeemed_by: Mapped[User | None] = relationship()
+
+
+class Redemption(db.Model):
+    """One redeem request as answered; the idempotency key makes a replay return it again."""
+
+    __tablename__ = "redemptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    pickup_code_id: Mapped[int | None] = mapped_column(ForeignKey("pickup_codes.id"))
+    device: Mapped[str] = mapped_column(String(80), default="")
+    outcome: Mapped[str] = mapped_column(String(20))  # redeemed, already_redeemed, ...
+    response: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

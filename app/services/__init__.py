@@ -1,0 +1,1 @@
+"""The rules. Each module owns one domain; services are the only place that commits."""

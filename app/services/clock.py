@@ -1,0 +1,32 @@
+"""The one source of "now", so tests can freeze or move time instead of sleeping."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app, has_app_context
+
+
+def now() -> datetime:
+    """Aware UTC now, or the app's injected clock (config CLOCK) when one is set."""
+    if has_app_context():
+        clock: Callable[[], datetime] | None = current_app.config.get("CLOCK")
+        if clock is not None:
+            return clock()
+    return datetime.now(UTC)
+
+
+def local_zone() -> ZoneInfo:
+    name = current_app.config.get("TIMEZONE", "Asia/Shanghai") if has_app_context() else "UTC"
+    return ZoneInfo(name)
+
+
+def to_local(value: datetime) -> datetime:
+    return value.astimezone(local_zone())
+
+
+def from_local_naive(value: datetime) -> datetime:
+    """A naive wall-clock time typed by a user in the deployment's zone, as aware UTC."""
+    return value.replace(tzinfo=local_zone()).astimezone(UTC)

@@ -1,0 +1,114 @@
+"""In-app notifications and the outbox that delivers them after commit (DESIGN.md §4.8)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+
+from app.extensions import db
+from app.models import Notification, OutboxMessage
+from app.services import clock
+
+MAX_ATTEMPTS = 8
+
+
+def enqueue(kind: str, *, user_ids: list[int], title: str, body: str = "", link: str | None = None) -> None:
+    """Queue a notification in the caller's transaction; nothing is sent if it rolls back."""
+    recipients = sorted(set(user_ids))
+    if not recipients:
+        return
+    db.session.add(
+        OutboxMessage(
+            kind=kind,
+            payload={"user_ids": recipients, "title": title, "body": body, "link": link},
+            next_attempt_at=clock.now(),
+        )
+    )
+
+
+def deliver_outbox(limit: int = 200) -> int:
+    """Deliver due outbox messages; safe to run concurrently and to re-run. Returns count."""
+    now = clock.now()
+    due_ids = db.session.scalars(
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    ).all()
+    db.session.commit()
+    delivered = 0
+    for message_id in due_ids:
+        # Claim with compare-and-set so two schedulers never deliver the same message; the
+        # claim, the delivery and "sent" share one transaction, so a crash leaves it pending.
+        claimed = db.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message_id,
+                OutboxMessage.status == "pending",
+                OutboxMessage.next_attempt_at <= now,
+            )
+            .values(attempts=OutboxMessage.attempts + 1)
+        ).rowcount
+        if not claimed:
+            db.session.rollback()
+            continue
+        message = db.session.get(OutboxMessage, message_id)
+        try:
+            _deliver(message)
+            message.status = "sent"
+            message.delivered_at = clock.now()
+            delivered += 1
+        except Exception as exc:  # a channel failure is retried with backoff, never lost
+            db.session.rollback()
+            message = db.session.get(OutboxMessage, message_id)
+            message.attempts += 1
+            message.status = "failed" if message.attempts >= MAX_ATTEMPTS else "pending"
+            message.last_error = str(exc)[:500]
+            message.next_attempt_at = clock.now() + timedelta(seconds=30 * 2**message.attempts)
+        db.session.commit()
+    return delivered
+
+
+def _deliver(message: OutboxMessage) -> None:
+    payload = message.payload
+    for user_id in payload.get("user_ids", []):
+        db.session.add(
+            Notification(
+                user_id=user_id,
+                outbox_id=message.id,
+                kind=message.kind,
+                title=payload.get("title", ""),
+                body=payload.get("body", ""),
+                link=payload.get("link"),
+            )
+        )
+
+
+def unread_count(user_id: int) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(Notification).where(
+            Notification.user_id == user_id, Notification.read_at.is_(None)
+        )
+    ) or 0
+
+
+def list_for(user_id: int, limit: int = 100) -> list[Notification]:
+    return list(
+        db.session.scalars(
+            select(Notification)
+            .where(Notification.user_id == user_id)
+            .order_by(Notification.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def mark_all_read(user_id: int) -> int:
+    count = db.session.execute(
+        update(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .values(read_at=clock.now())
+    ).rowcount
+    db.session.commit()
+    return count

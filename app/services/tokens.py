@@ -1,0 +1,61 @@
+"""Personal API tokens for scanner devices and integrations. Only a hash is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import ApiToken, User
+from app.services import clock
+from app.services.errors import NotFound, ValidationFailed
+
+TOKEN_PREFIX = "gbw_"
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(user: User, name: str) -> tuple[ApiToken, str]:
+    """Create a token; the plain value is returned once and never stored."""
+    name = (name or "").strip()
+    if not name or len(name) > 80:
+        raise ValidationFailed(fields={"name": "Give the token a name of 1–80 characters."})
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name, prefix=plain[:10], token_hash=_hash(plain))
+    db.session.add(token)
+    db.session.commit()
+    return token, plain
+
+
+def revoke_token(user: User, token_id: int) -> None:
+    """Revoke one of the user's own tokens."""
+    token = db.session.scalar(
+        select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)
+    )
+    if token is None:
+        raise NotFound()
+    if token.revoked_at is None:
+        token.revoked_at = clock.now()
+    db.session.commit()
+
+
+def list_tokens(user: User) -> list[ApiToken]:
+    return list(
+        db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id))
+    )
+
+
+def user_for_bearer(plain: str) -> User | None:
+    if not plain.startswith(TOKEN_PREFIX) or len(plain) > 100:
+        return None
+    token = db.session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == _hash(plain), ApiToken.revoked_at.is_(None))
+    )
+    if token is None or not token.user.active:
+        return None
+    token.last_used_at = clock.now()
+    return token.user

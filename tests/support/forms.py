@@ -1,0 +1,19 @@
+"""Helpers for posting real forms (with their CSRF tokens) in HTTP tests."""
+
+from __future__ import annotations
+
+import re
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"|name="csrf-token" content="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token in page"
+    return next(g for g in match.groups() if g)
+
+
+def post_form(client, url: str, data: dict, *, page: str | None = None, **kw):
+    """GET the page (or `page`) for a CSRF token, then POST `data` to `url`."""
+    token = csrf_from(client.get(page or url).get_data(as_text=True))
+    return client.post(url, data={**data, "csrf_token": token}, **kw)
