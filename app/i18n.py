@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app, has_request_context, request
 from flask_login import current_user
 
 SUPPORTED = ("zh", "en")
 
 
 def select_locale() -> str:
+    if not has_request_context():  # CLI, jobs, tests outside a request
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     asked = request.args.get("lang") or request.cookies.get("lang")
     if asked in SUPPORTED:
         return asked

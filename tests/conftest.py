@@ -235,3 +235,49 @@ def login(client):
         return c
 
     return do
+
+
+@pytest.fixture
+def make_order():
+    """An order built from rows plus real reservations (stock, quota, limit, capacity taken).
+
+    lines: [(window_item, quantity)]. status: any order status; "confirmed"/"ready_for_pickup"
+    also get a pickup code (and a batch if `batch` is given). Bypasses the ordering service
+    on purpose, so close/pickup tests do not depend on it.
+    """
+    import secrets as _secrets
+
+    from app.models import Order, OrderEvent, OrderItem
+    from app.services import codes, reservations
+
+    def make(window, point, lines, *, status="paid", phone=None, name="张三", provider="simulator", batch=None):
+        n = next(_seq)
+        phone = phone or f"137{n:08d}"
+        reservations.reserve(
+            [reservations.Line(item, qty) for item, qty in lines],
+            window_id=window.id, customer_phone=phone, pickup_point=point,
+        )
+        total = sum(item.group_price_fen * qty for item, qty in lines)
+        order = Order(
+            number=f"T{n:010d}", access_token=_secrets.token_urlsafe(32), window_id=window.id,
+            leader_id=point.leader_id, pickup_point_id=point.id, customer_name=name, customer_phone=phone,
+            status=status, payment_provider=provider, total_fen=total,
+            paid_fen=total if status not in ("pending_payment", "cancelled") else 0,
+            batch_id=batch.id if batch else None,
+        )
+        db.session.add(order)
+        db.session.flush()
+        item_status = "confirmed" if status in ("confirmed", "ready_for_pickup") else "reserved"
+        for item, qty in lines:
+            db.session.add(OrderItem(
+                order_id=order.id, window_item_id=item.id, product_id=item.product_id,
+                product_name=item.product.name, product_spec=item.product.spec,
+                unit_price_fen=item.group_price_fen, quantity=qty, status=item_status,
+            ))
+        db.session.add(OrderEvent(order_id=order.id, from_status=None, to_status=status, actor="test"))
+        if status in ("confirmed", "ready_for_pickup"):
+            codes.issue_code(order)
+        db.session.commit()
+        return order
+
+    return make

@@ -1,0 +1,172 @@
+"""Pickup codes: 8 digits from a CSPRNG for typing, and a signed QR payload for scanning.
+
+The QR text is `GB1.<kid>.<order>.<point>.<code>.<issued unix>.<signature>`, signed with
+Ed25519 so that the server, and later an offline device holding only the public keys, can tell
+a real label from a forged one (DESIGN.md §4.4). Keys live under instance/pickup_keys/; a
+rotation adds a key and old public keys keep verifying.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import secrets
+from pathlib import Path
+
+import qrcode
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import Order, PickupCode
+from app.services import clock
+from app.services.errors import BadSignature
+
+QR_VERSION = "GB1"
+_MAX_TRIES = 20
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def new_code() -> str:
+    return f"{secrets.randbelow(10**8):08d}"
+
+
+def format_code(code: str) -> str:
+    return f"{code[:4]} {code[4:]}"
+
+
+def issue_code(order: Order) -> PickupCode:
+    """Give a confirmed order its code, unique among live codes of its pickup point.
+
+    A collision (1 in 10^8 per live code) is retried inside a savepoint so the caller's
+    transaction survives; a second issue for the same order returns the first code.
+    """
+    existing = db.session.scalar(select(PickupCode).where(PickupCode.order_id == order.id))
+    if existing is not None:
+        return existing
+    for _ in range(_MAX_TRIES):
+        code = new_code()
+        row = PickupCode(
+            order_id=order.id, pickup_point_id=order.pickup_point_id, code=code, live_code=code,
+            status="issued", issued_at=clock.now(),
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(row)
+        except IntegrityError:
+            existing = db.session.scalar(select(PickupCode).where(PickupCode.order_id == order.id))
+            if existing is not None:
+                return existing
+            continue
+        return row
+    raise RuntimeError("could not find a free pickup code")  # pragma: no cover - 20 collisions
+
+
+def void_code(order_id: int) -> bool:
+    """Void the order's live code (cancelled or refunded order). True if it was live."""
+    return bool(
+        db.session.execute(
+            update(PickupCode)
+            .where(PickupCode.order_id == order_id, PickupCode.status == "issued")
+            .values(status="void", live_code=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    )
+
+
+# ---- signing keys
+
+
+def _key_dir() -> Path:
+    path = Path(current_app.instance_path) / "pickup_keys"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _load_private(path: Path) -> Ed25519PrivateKey:
+    return serialization.load_pem_private_key(path.read_bytes(), password=None)
+
+
+def _key_files() -> list[Path]:
+    return sorted(_key_dir().glob("ed25519-*.pem"))
+
+
+def rotate_key() -> str:
+    """Create a new signing key; it signs from now on, older keys still verify. Returns kid."""
+    key = Ed25519PrivateKey.generate()
+    kid = f"{len(_key_files()) + 1:03d}"
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    path = _key_dir() / f"ed25519-{kid}.pem"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process rotated at the same moment; use its key
+        return kid
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pem)
+    return kid
+
+
+def _current_key() -> tuple[str, Ed25519PrivateKey]:
+    files = _key_files()
+    if not files:
+        rotate_key()
+        files = _key_files()
+    path = files[-1]
+    return path.stem.removeprefix("ed25519-"), _load_private(path)
+
+
+def public_keys() -> dict[str, str]:
+    """kid -> raw Ed25519 public key (base64url), for devices that verify offline."""
+    keys = {}
+    for path in _key_files():
+        raw = _load_private(path).public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        keys[path.stem.removeprefix("ed25519-")] = _b64(raw)
+    return keys
+
+
+def qr_text(code: PickupCode) -> str:
+    """The signed payload printed in the QR for this code."""
+    kid, key = _current_key()
+    body = f"{QR_VERSION}.{kid}.{code.order_id}.{code.pickup_point_id}.{code.code}.{int(code.issued_at.timestamp())}"
+    return f"{body}.{_b64(key.sign(body.encode()))}"
+
+
+def verify_qr(text: str) -> dict:
+    """Check a scanned payload's signature; return its fields or raise BadSignature."""
+    parts = (text or "").strip().split(".")
+    if len(parts) != 7 or parts[0] != QR_VERSION or len(text) > 300:
+        raise BadSignature()
+    version, kid, order_id, point_id, code, issued, signature = parts
+    raw = public_keys().get(kid)
+    if raw is None or not (order_id.isdigit() and point_id.isdigit() and issued.isdigit()):
+        raise BadSignature()
+    if len(code) != 8 or not code.isdigit():
+        raise BadSignature()
+    try:
+        Ed25519PublicKey.from_public_bytes(_unb64(raw)).verify(_unb64(signature), ".".join(parts[:6]).encode())
+    except (InvalidSignature, ValueError):
+        raise BadSignature() from None
+    return {"kid": kid, "order_id": int(order_id), "pickup_point_id": int(point_id), "code": code, "issued_at": int(issued)}
+
+
+def qr_png(text: str, box_size: int = 8) -> bytes:
+    image = qrcode.make(text, box_size=box_size, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
