@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 export FLASK_APP := app
 
-.PHONY: setup run test lint fmt bench migrate translations clean
+.PHONY: setup run test lint fmt migrate translations messages clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,15 +28,12 @@ test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: setup
-	$(BIN)/ruff check app tests bench
-	$(BIN)/ruff format --check app tests bench
+	$(BIN)/ruff check app tests
+	$(BIN)/ruff format --check app tests
 
 fmt: setup
-	$(BIN)/ruff format app tests bench
-	$(BIN)/ruff check --fix app tests bench
-
-bench: setup
-	$(BIN)/python -m bench
+	$(BIN)/ruff format app tests
+	$(BIN)/ruff check --fix app tests
 
 migrate: setup
 	$(BIN)/flask db upgrade

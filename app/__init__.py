@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask
+from flask import Flask, request
 
 from app.config import load_config
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -18,10 +18,16 @@ def create_app(config: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(load_config(app.instance_path, config))
 
-    from app.engine import install_engine_hooks
+    from app.engine import install_engine_hooks, sqlite_begin_mode
 
     install_engine_hooks(app.config["SQLITE_BUSY_TIMEOUT_MS"])
     _init_extensions(app)
+
+    @app.before_request
+    def _choose_sqlite_begin_mode():
+        read_only = request.method in ("GET", "HEAD", "OPTIONS")
+        immediate = app.config["SQLITE_IMMEDIATE_WRITES"] and not read_only
+        sqlite_begin_mode.set("IMMEDIATE" if immediate else "DEFERRED")
 
     import importlib
 

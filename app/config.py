@@ -67,6 +67,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "PICKUP_LABELS_DIR": env.get("PICKUP_LABELS_DIR", str(Path(instance_path).parent / "pickup_labels")),
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS", "30000")),
+        "SQLITE_IMMEDIATE_WRITES": _bool(env.get("SQLITE_IMMEDIATE_WRITES"), True),
     }
     config.update(overrides)
     return config

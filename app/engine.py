@@ -1,20 +1,26 @@
-"""Engine tuning that every connection gets, and small query helpers for services."""
+"""Engine tuning that every connection gets.
+
+SQLite: WAL (readers never block the writer), a busy timeout, foreign keys, and the choice of
+how a transaction begins. pysqlite begins lazily with a plain BEGIN, and a transaction that
+reads and later writes then fails at once with "database is locked" when another writer got
+in between (the busy timeout does not apply to that upgrade). So writes begin with
+BEGIN IMMEDIATE, which takes the write lock up front and makes writers queue on the busy
+timeout. Read-only requests (GET/HEAD) begin DEFERRED so they never wait for a writer.
+"""
 
 from __future__ import annotations
+
+from contextvars import ContextVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+# "IMMEDIATE" or "DEFERRED"; set per request in create_app, IMMEDIATE for jobs and the CLI.
+sqlite_begin_mode: ContextVar[str] = ContextVar("sqlite_begin_mode", default="IMMEDIATE")
 _installed = False
 
 
 def install_engine_hooks(busy_timeout_ms: int) -> None:
-    """SQLite: WAL, a busy timeout, foreign keys, and BEGIN IMMEDIATE transactions.
-
-    pysqlite starts transactions lazily with a plain BEGIN; a reader that later writes can
-    then fail at once with "database is locked" instead of waiting. Taking the write lock at
-    BEGIN makes writers queue on the busy timeout, which is what the concurrency tests need.
-    """
     global _installed
     if _installed:
         return
@@ -34,4 +40,4 @@ def install_engine_hooks(busy_timeout_ms: int) -> None:
     @event.listens_for(Engine, "begin")
     def _on_begin(conn):
         if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql(f"BEGIN {sqlite_begin_mode.get()}")

@@ -52,6 +52,8 @@ def app(engine_name, _apps, tmp_path_factory, monkeypatch):
         application = create_app({
             "DATABASE_URL": url, "SECRET_KEY": SECRET, "TESTING": True,
             "SCHEDULER_ENABLED": False, "PICKUP_LABELS_DIR": str(instance / "labels"),
+            # The test process must never hold SQLite's write lock while a live server works.
+            "SQLITE_IMMEDIATE_WRITES": False,
         })
         with application.app_context():
             upgrade()
@@ -59,6 +61,9 @@ def app(engine_name, _apps, tmp_path_factory, monkeypatch):
     elif engine_name == "postgresql":
         engines.require_pg()
     application = _apps[engine_name]
+    from app.engine import sqlite_begin_mode
+
+    mode_token = sqlite_begin_mode.set("DEFERRED")
     saved = dict(application.config)
     with application.app_context():
         engines.empty_all_tables(engine_name)
@@ -66,6 +71,7 @@ def app(engine_name, _apps, tmp_path_factory, monkeypatch):
         db.session.remove()
     application.config.clear()
     application.config.update(saved)
+    sqlite_begin_mode.reset(mode_token)
     from app.extensions import limiter
 
     limiter.reset()

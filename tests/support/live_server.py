@@ -34,10 +34,13 @@ class LiveServer:
             RATELIMIT_ENABLED="0",
             PYTHONUNBUFFERED="1",
         )
+        # A file, not a pipe: a pipe nobody reads fills up and stalls the server.
+        self.log_path = Path(instance_path) / "server.log"
+        self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "flask", "serve", "--no-scheduler",
              "--port", str(self.port), "--threads", str(threads)],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, text=True,
         )
         self._wait_ready()
 
@@ -45,7 +48,7 @@ class LiveServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.proc.stdout.read()}")
+                raise RuntimeError(f"server exited: {self.log_path.read_text()}")
             try:
                 requests.get(self.url + "/login", timeout=1)
                 return
@@ -59,3 +62,8 @@ class LiveServer:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            self.proc.wait()
+        self._log.close()
+
+    def log(self) -> str:
+        return self.log_path.read_text()
