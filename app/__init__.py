@@ -53,7 +53,9 @@ def _init_extensions(app: Flask) -> None:
     from app.i18n import select_locale, select_timezone
 
     db.init_app(app)
-    migrate.init_app(app, db, render_as_batch=True, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
+    migrate.init_app(
+        app, db, render_as_batch=True, directory=os.path.join(os.path.dirname(app.root_path), "migrations")
+    )
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)

@@ -35,12 +35,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     overrides = dict(overrides or {})
     env = os.environ
     instance = Path(instance_path)
-    db_url = overrides.pop("DATABASE_URL", None) or env.get("DATABASE_URL") or (
-        f"sqlite:///{instance / 'groupbuy.sqlite3'}"
+    db_url = (
+        overrides.pop("DATABASE_URL", None) or env.get("DATABASE_URL") or (f"sqlite:///{instance / 'groupbuy.sqlite3'}")
     )
-    secret = overrides.pop("SECRET_KEY", None) or env.get("SECRET_KEY") or _instance_secret(
-        instance, "secret_key"
-    )
+    secret = overrides.pop("SECRET_KEY", None) or env.get("SECRET_KEY") or _instance_secret(instance, "secret_key")
     config = {
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": db_url,

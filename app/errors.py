@@ -33,11 +33,13 @@ def register(app: Flask) -> None:
         return render_template("errors/error.html", status=exc.status, message=exc.message), exc.status
 
     @app.errorhandler(CSRFError)
-    def csrf_error(exc: CSRFError):
-        return _respond(400, "csrf_failed", _("The form expired or was not sent from this site. Reload the page and try again."))
+    def csrf_error(exc: CSRFError):  # noqa: ARG001
+        return _respond(
+            400, "csrf_failed", _("The form expired or was not sent from this site. Reload the page and try again.")
+        )
 
     @app.errorhandler(429)
-    def rate_limited(exc):
+    def rate_limited(exc):  # noqa: ARG001
         return _respond(429, "rate_limited", _("Too many attempts. Please wait a few minutes and try again."))
 
     @app.errorhandler(HTTPException)
@@ -50,7 +52,7 @@ def register(app: Flask) -> None:
         return _respond(exc.code or 500, exc.name.lower().replace(" ", "_"), messages.get(exc.code, exc.description))
 
     @app.errorhandler(Exception)
-    def unexpected(exc: Exception):
+    def unexpected(exc: Exception):  # noqa: ARG001 - logged via log.exception
         db.session.rollback()
         log.exception("unhandled error")
         return _respond(500, "internal_error", _("Something went wrong on our side; nothing was changed."))

@@ -47,8 +47,14 @@ def build_scheduler(app: Flask, *, blocking: bool = False):
     seconds = app.config["SCHEDULER_INTERVAL_SECONDS"]
     for job_id in JOBS:
         scheduler.add_job(
-            run_job, "interval", seconds=seconds, args=[app, job_id], id=job_id,
-            replace_existing=True, max_instances=1, coalesce=True,
+            run_job,
+            "interval",
+            seconds=seconds,
+            args=[app, job_id],
+            id=job_id,
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
         )
     return scheduler
 

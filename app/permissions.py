@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Leader, MerchantMember, PickupPoint, PickupStaff, User
+from app.models import Leader, Merchant, MerchantMember, PickupPoint, PickupStaff, User
 from app.services.errors import NotFound
 
 
@@ -18,7 +18,10 @@ def membership_of(user: User) -> MerchantMember | None:
     if not user.is_authenticated:
         return None
     return db.session.scalar(
-        select(MerchantMember).where(MerchantMember.user_id == user.id).order_by(MerchantMember.id)
+        select(MerchantMember)
+        .join(Merchant, Merchant.id == MerchantMember.merchant_id)
+        .where(MerchantMember.user_id == user.id, Merchant.active)  # a suspended merchant has no members
+        .order_by(MerchantMember.id)
     )
 
 
@@ -32,11 +35,18 @@ def staff_point_ids(user: User) -> list[int]:
     """Pickup points where the user may redeem: assigned points plus points they lead."""
     if not user.is_authenticated:
         return []
-    assigned = select(PickupStaff.pickup_point_id).where(PickupStaff.user_id == user.id)
+    # Only points of active leaders: suspending a leader stops redemption at their points. An
+    # inactive point takes no new orders but its waiting bags must still be handed over.
+    assigned = (
+        select(PickupStaff.pickup_point_id)
+        .join(PickupPoint, PickupPoint.id == PickupStaff.pickup_point_id)
+        .join(Leader, Leader.id == PickupPoint.leader_id)
+        .where(PickupStaff.user_id == user.id, Leader.active)
+    )
     led = (
         select(PickupPoint.id)
         .join(Leader, Leader.id == PickupPoint.leader_id)
-        .where(Leader.user_id == user.id)
+        .where(Leader.user_id == user.id, Leader.active)
     )
     return sorted(set(db.session.scalars(assigned)) | set(db.session.scalars(led)))
 

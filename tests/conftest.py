@@ -12,8 +12,17 @@ from flask_migrate import upgrade
 from app import create_app
 from app.extensions import db
 from app.models import (
-    Leader, Merchant, MerchantMember, PickupPoint, PickupStaff, Product, ShareLink, User, Window,
-    WindowItem, WindowLeader,
+    Leader,
+    Merchant,
+    MerchantMember,
+    PickupPoint,
+    PickupStaff,
+    Product,
+    ShareLink,
+    User,
+    Window,
+    WindowItem,
+    WindowLeader,
 )
 from tests.support import engines
 from tests.support.live_server import LiveServer
@@ -49,12 +58,17 @@ def app(engine_name, _apps, tmp_path_factory, monkeypatch):
         else:
             url = f"sqlite:///{instance / 'test.sqlite3'}"
         monkeypatch.setenv("INSTANCE_PATH", str(instance))
-        application = create_app({
-            "DATABASE_URL": url, "SECRET_KEY": SECRET, "TESTING": True,
-            "SCHEDULER_ENABLED": False, "PICKUP_LABELS_DIR": str(instance / "labels"),
-            # The test process must never hold SQLite's write lock while a live server works.
-            "SQLITE_IMMEDIATE_WRITES": False,
-        })
+        application = create_app(
+            {
+                "DATABASE_URL": url,
+                "SECRET_KEY": SECRET,
+                "TESTING": True,
+                "SCHEDULER_ENABLED": False,
+                "PICKUP_LABELS_DIR": str(instance / "labels"),
+                # The test process must never hold SQLite's write lock while a live server works.
+                "SQLITE_IMMEDIATE_WRITES": False,
+            }
+        )
         with application.app_context():
             upgrade()
         _apps[engine_name] = application
@@ -62,7 +76,10 @@ def app(engine_name, _apps, tmp_path_factory, monkeypatch):
         engines.require_pg()
     application = _apps[engine_name]
     from app.engine import sqlite_begin_mode
+    from tests.support.platform import IsolatedClient
 
+    # Every client request starts with an empty `g` (see IsolatedClient for why).
+    application.test_client_class = IsolatedClient
     mode_token = sqlite_begin_mode.set("DEFERRED")
     saved = dict(application.config)
     with application.app_context():
@@ -156,8 +173,13 @@ def make_point(make_leader):
     def make(leader=None, *, capacity=200, staff=(), name=None, active=True):
         leader = leader or make_leader()
         point = PickupPoint(
-            leader_id=leader.id, name=name or f"自提点{next(_seq)}", address="幸福路1号",
-            contact_phone="13800138000", opening_hours="09:00-21:00", capacity=capacity, active=active,
+            leader_id=leader.id,
+            name=name or f"自提点{next(_seq)}",
+            address="幸福路1号",
+            contact_phone="13800138000",
+            opening_hours="09:00-21:00",
+            capacity=capacity,
+            active=active,
         )
         db.session.add(point)
         db.session.flush()
@@ -174,8 +196,14 @@ def make_product(make_merchant):
     def make(merchant=None, *, name=None, price_fen=1000, stock=100, threshold=0, listed=True):
         merchant = merchant or make_merchant()
         product = Product(
-            merchant_id=merchant.id, name=name or f"商品{next(_seq)}", spec="500g", category="水果",
-            price_fen=price_fen, stock=stock, low_stock_threshold=threshold, listed=listed,
+            merchant_id=merchant.id,
+            name=name or f"商品{next(_seq)}",
+            spec="500g",
+            category="水果",
+            price_fen=price_fen,
+            stock=stock,
+            low_stock_threshold=threshold,
+            listed=listed,
         )
         db.session.add(product)
         db.session.commit()
@@ -188,26 +216,32 @@ def make_product(make_merchant):
 def make_window(make_merchant):
     """A window with items given as dicts: {product, price_fen?, limit?, quota?, min_group?}."""
 
-    def make(merchant=None, *, items=(), status="open", opens_at=None, closes_at=None,
-             leaders=None, title=None):
+    def make(merchant=None, *, items=(), status="open", opens_at=None, closes_at=None, leaders=None, title=None):
         now = datetime.now(UTC)
         merchant = merchant or make_merchant()
         window = Window(
-            merchant_id=merchant.id, title=title or f"团购{next(_seq)}", status=status,
+            merchant_id=merchant.id,
+            title=title or f"团购{next(_seq)}",
+            status=status,
             opens_at=opens_at or now - timedelta(hours=1),
             closes_at=closes_at or now + timedelta(hours=2),
-            pickup_date=date(2026, 11, 30), all_leaders=leaders is None,
+            pickup_date=date(2026, 11, 30),
+            all_leaders=leaders is None,
         )
         db.session.add(window)
         db.session.flush()
         for spec in items:
             product = spec["product"]
-            db.session.add(WindowItem(
-                window_id=window.id, product_id=product.id,
-                group_price_fen=spec.get("price_fen", product.price_fen),
-                per_customer_limit=spec.get("limit"), quota=spec.get("quota"),
-                min_group_size=spec.get("min_group", 1),
-            ))
+            db.session.add(
+                WindowItem(
+                    window_id=window.id,
+                    product_id=product.id,
+                    group_price_fen=spec.get("price_fen", product.price_fen),
+                    per_customer_limit=spec.get("limit"),
+                    quota=spec.get("quota"),
+                    min_group_size=spec.get("min_group", 1),
+                )
+            )
         for leader in leaders or ():
             db.session.add(WindowLeader(window_id=window.id, leader_id=leader.id))
         db.session.commit()
@@ -249,7 +283,8 @@ def make_order():
 
     lines: [(window_item, quantity)]. status: any order status; "confirmed"/"ready_for_pickup"
     also get a pickup code (and a batch if `batch` is given). Bypasses the ordering service
-    on purpose, so close/pickup tests do not depend on it.
+    on purpose, so close/pickup tests do not depend on it. No Payment row is written: tests
+    that refund need one (tests/support/batches.py `place` adds it).
     """
     import secrets as _secrets
 
@@ -261,13 +296,22 @@ def make_order():
         phone = phone or f"137{n:08d}"
         reservations.reserve(
             [reservations.Line(item, qty) for item, qty in lines],
-            window_id=window.id, customer_phone=phone, pickup_point=point,
+            window_id=window.id,
+            customer_phone=phone,
+            pickup_point=point,
         )
         total = sum(item.group_price_fen * qty for item, qty in lines)
         order = Order(
-            number=f"T{n:010d}", access_token=_secrets.token_urlsafe(32), window_id=window.id,
-            leader_id=point.leader_id, pickup_point_id=point.id, customer_name=name, customer_phone=phone,
-            status=status, payment_provider=provider, total_fen=total,
+            number=f"T{n:010d}",
+            access_token=_secrets.token_urlsafe(32),
+            window_id=window.id,
+            leader_id=point.leader_id,
+            pickup_point_id=point.id,
+            customer_name=name,
+            customer_phone=phone,
+            status=status,
+            payment_provider=provider,
+            total_fen=total,
             paid_fen=total if status not in ("pending_payment", "cancelled") else 0,
             batch_id=batch.id if batch else None,
         )
@@ -275,11 +319,18 @@ def make_order():
         db.session.flush()
         item_status = "confirmed" if status in ("confirmed", "ready_for_pickup") else "reserved"
         for item, qty in lines:
-            db.session.add(OrderItem(
-                order_id=order.id, window_item_id=item.id, product_id=item.product_id,
-                product_name=item.product.name, product_spec=item.product.spec,
-                unit_price_fen=item.group_price_fen, quantity=qty, status=item_status,
-            ))
+            db.session.add(
+                OrderItem(
+                    order_id=order.id,
+                    window_item_id=item.id,
+                    product_id=item.product_id,
+                    product_name=item.product.name,
+                    product_spec=item.product.spec,
+                    unit_price_fen=item.group_price_fen,
+                    quantity=qty,
+                    status=item_status,
+                )
+            )
         db.session.add(OrderEvent(order_id=order.id, from_status=None, to_status=status, actor="test"))
         if status in ("confirmed", "ready_for_pickup"):
             codes.issue_code(order)

@@ -57,9 +57,7 @@ class Order(db.Model):
     leader: Mapped[Leader] = relationship()
     pickup_point: Mapped[PickupPoint] = relationship()
     items: Mapped[list[OrderItem]] = relationship(back_populates="order", order_by="OrderItem.id")
-    events: Mapped[list[OrderEvent]] = relationship(
-        back_populates="order", order_by="OrderEvent.id"
-    )
+    events: Mapped[list[OrderEvent]] = relationship(back_populates="order", order_by="OrderEvent.id")
 
 
 class OrderItem(db.Model):

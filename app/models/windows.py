@@ -32,9 +32,7 @@ class Window(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     merchant: Mapped[Merchant] = relationship()
-    items: Mapped[list[WindowItem]] = relationship(
-        back_populates="window", order_by="WindowItem.id"
-    )
+    items: Mapped[list[WindowItem]] = relationship(back_populates="window", order_by="WindowItem.id")
     leader_links: Mapped[list[WindowLeader]] = relationship(back_populates="window")
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import or_, select
+from flask_babel import gettext as _
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
+from app.i18n import SUPPORTED as LOCALES
 from app.models import Leader, Merchant, MerchantMember, User
-from app.services.errors import ValidationFailed
+from app.services import audit
+from app.services.errors import NotFound, ValidationFailed
 from app.services.text import PHONE_RE, normalize_phone
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
@@ -19,42 +22,70 @@ MIN_PASSWORD = 8
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
+def _clean_user_fields(name, phone, email) -> tuple[str, str | None, str | None]:
+    name = (name or "").strip()
+    phone = normalize_phone(phone) if phone and phone.strip() else None
+    email = email.strip().lower() if email and email.strip() else None
+    return name, phone, email
+
+
 def _validate_user_fields(name: str, phone: str | None, email: str | None, password: str) -> dict:
     errors = {}
     if not name or len(name) > 80:
-        errors["name"] = "Enter a name of 1–80 characters."
+        errors["name"] = _("Enter a name of 1–80 characters.")
     if not phone and not email:
-        errors["phone"] = "Enter a mobile number or an email address."
+        errors["phone"] = _("Enter a mobile number or an email address.")
     if phone and not PHONE_RE.match(phone):
-        errors["phone"] = "Enter an 11-digit mainland mobile number."
+        errors["phone"] = _("Enter an 11-digit mainland mobile number.")
     if email and (len(email) > 254 or not EMAIL_RE.match(email)):
-        errors["email"] = "Enter a valid email address."
+        errors["email"] = _("Enter a valid email address.")
     if len(password or "") < MIN_PASSWORD or len(password) > 128:
-        errors["password"] = f"Use {MIN_PASSWORD}–128 characters."
+        errors["password"] = _("Use %(min)d–128 characters.", min=MIN_PASSWORD)
     return errors
 
 
-def create_user(
-    name: str, password: str, *, phone: str | None = None, email: str | None = None,
-    is_admin: bool = False, commit: bool = True,
-) -> User:
-    """Create a login; phone or email identifies it."""
-    name = (name or "").strip()
-    phone = normalize_phone(phone) if phone else None
-    email = email.strip().lower() if email else None
-    errors = _validate_user_fields(name, phone, email, password)
-    if errors:
-        raise ValidationFailed(fields=errors)
-    user = User(
-        name=name, phone=phone, email=email, is_admin=is_admin,
-        password_hash=generate_password_hash(password),
-    )
-    db.session.add(user)
+def _taken_logins(phone: str | None, email: str | None) -> dict:
+    """Field errors for a phone or email another user already has (a friendly early answer;
+    the unique constraints remain the real guard against a concurrent duplicate)."""
+    errors = {}
+    if phone and db.session.scalar(select(User.id).where(User.phone == phone)):
+        errors["phone"] = _("Already registered.")
+    if email and db.session.scalar(select(User.id).where(User.email == email)):
+        errors["email"] = _("Already registered.")
+    return errors
+
+
+def _flush_or_fail(fallback: dict) -> None:
+    """Flush pending rows; a unique-constraint race becomes field errors and nothing is kept."""
     try:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        raise ValidationFailed(fields={"phone" if phone else "email": "Already registered."}) from None
+        raise ValidationFailed(fields=fallback) from None
+
+
+def _new_user(name: str, phone: str | None, email: str | None, password: str, is_admin: bool = False) -> User:
+    user = User(name=name, phone=phone, email=email, is_admin=is_admin, password_hash=generate_password_hash(password))
+    db.session.add(user)
+    return user
+
+
+def create_user(
+    name: str,
+    password: str,
+    *,
+    phone: str | None = None,
+    email: str | None = None,
+    is_admin: bool = False,
+    commit: bool = True,
+) -> User:
+    """Create a login; phone or email identifies it."""
+    name, phone, email = _clean_user_fields(name, phone, email)
+    errors = _validate_user_fields(name, phone, email, password)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    user = _new_user(name, phone, email, password, is_admin)
+    _flush_or_fail({"phone" if phone else "email": _("Already registered.")})
     if commit:
         db.session.commit()
     return user
@@ -67,9 +98,7 @@ def authenticate(login: str, password: str) -> User | None:
         check_password_hash(_DUMMY_HASH, "x")
         return None
     phone = normalize_phone(login)
-    user = db.session.scalar(
-        select(User).where(or_(User.phone == phone, User.email == login.lower()))
-    )
+    user = db.session.scalar(select(User).where(or_(User.phone == phone, User.email == login.lower())))
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
         return None
@@ -78,42 +107,135 @@ def authenticate(login: str, password: str) -> User | None:
     return user
 
 
-def create_merchant(name: str, owner_name: str, owner_password: str, *,
-                    owner_phone: str | None = None, owner_email: str | None = None) -> Merchant:
-    """Create a merchant and its owner user in one transaction."""
+def create_merchant(
+    name: str,
+    owner_name: str,
+    owner_password: str,
+    *,
+    owner_phone: str | None = None,
+    owner_email: str | None = None,
+    actor: str = "system",
+) -> Merchant:
+    """Create a merchant and its owner user in one transaction; on any error nothing is written."""
     name = (name or "").strip()
+    owner_name, owner_phone, owner_email = _clean_user_fields(owner_name, owner_phone, owner_email)
+    errors = _validate_user_fields(owner_name, owner_phone, owner_email, owner_password)
     if not name or len(name) > 120:
-        raise ValidationFailed(fields={"merchant_name": "Enter a name of 1–120 characters."})
-    if db.session.scalar(select(Merchant.id).where(Merchant.name == name)):
-        raise ValidationFailed(fields={"merchant_name": "A merchant with this name exists."})
-    merchant = Merchant(name=name, contact_phone=normalize_phone(owner_phone) if owner_phone else None)
-    db.session.add(merchant)
-    user = create_user(owner_name, owner_password, phone=owner_phone, email=owner_email, commit=False)
-    db.session.add(MerchantMember(merchant=merchant, user=user, role="owner"))
+        errors["merchant_name"] = _("Enter a name of 1–120 characters.")
+    elif db.session.scalar(select(Merchant.id).where(Merchant.name == name)):
+        errors["merchant_name"] = _("A merchant with this name exists.")
+    errors = {**_taken_logins(owner_phone, owner_email), **errors}
+    if errors:
+        raise ValidationFailed(fields=errors)
+    merchant = Merchant(name=name, contact_phone=owner_phone)
+    user = _new_user(owner_name, owner_phone, owner_email, owner_password)
+    db.session.add_all([merchant, MerchantMember(merchant=merchant, user=user, role="owner")])
+    _flush_or_fail({"merchant_name": _("A merchant with this name or owner already exists.")})
+    audit.record(actor, "merchant.created", "merchant", merchant.id, owner_user_id=user.id)
     db.session.commit()
     return merchant
 
 
 def add_merchant_member(merchant: Merchant, user: User, role: str = "staff") -> MerchantMember:
     if role not in ("owner", "staff"):
-        raise ValidationFailed(fields={"role": "Choose owner or staff."})
+        raise ValidationFailed(fields={"role": _("Choose owner or staff.")})
     member = MerchantMember(merchant_id=merchant.id, user_id=user.id, role=role)
     db.session.add(member)
     db.session.commit()
     return member
 
 
-def create_leader(community_name: str, name: str, password: str, *,
-                  phone: str | None = None, email: str | None = None) -> Leader:
-    """Create a leader and their user in one transaction."""
+def get_merchant(merchant_id: int) -> Merchant:
+    """One merchant by id, for the platform admin."""
+    merchant = db.session.get(Merchant, merchant_id)
+    if merchant is None:
+        raise NotFound()
+    return merchant
+
+
+def add_merchant_staff(
+    merchant_id: int,
+    name: str,
+    password: str,
+    *,
+    phone: str | None = None,
+    email: str | None = None,
+    actor: str = "system",
+) -> MerchantMember:
+    """Create a user and make them staff of the merchant, in one transaction."""
+    merchant = get_merchant(merchant_id)
+    name, phone, email = _clean_user_fields(name, phone, email)
+    errors = {**_taken_logins(phone, email), **_validate_user_fields(name, phone, email, password)}
+    if errors:
+        raise ValidationFailed(fields=errors)
+    user = _new_user(name, phone, email, password)
+    member = MerchantMember(merchant=merchant, user=user, role="staff")
+    db.session.add(member)
+    _flush_or_fail({"phone" if phone else "email": _("Already registered.")})
+    audit.record(actor, "merchant.staff_added", "merchant", merchant.id, user_id=user.id)
+    db.session.commit()
+    return member
+
+
+def create_leader(
+    community_name: str,
+    name: str,
+    password: str,
+    *,
+    phone: str | None = None,
+    email: str | None = None,
+    actor: str = "system",
+) -> Leader:
+    """Create a leader and their user in one transaction; on any error nothing is written."""
     community_name = (community_name or "").strip()
+    name, phone, email = _clean_user_fields(name, phone, email)
+    errors = {**_taken_logins(phone, email), **_validate_user_fields(name, phone, email, password)}
     if not community_name or len(community_name) > 120:
-        raise ValidationFailed(fields={"community_name": "Enter a name of 1–120 characters."})
-    user = create_user(name, password, phone=phone, email=email, commit=False)
+        errors["community_name"] = _("Enter a name of 1–120 characters.")
+    if errors:
+        raise ValidationFailed(fields=errors)
+    user = _new_user(name, phone, email, password)
     leader = Leader(user=user, community_name=community_name)
     db.session.add(leader)
+    _flush_or_fail({"phone" if phone else "email": _("Already registered.")})
+    audit.record(actor, "leader.created", "leader", leader.id, user_id=user.id)
     db.session.commit()
     return leader
+
+
+def set_merchant_active(merchant_id: int, active: bool, *, actor: str = "system") -> Merchant:
+    """Suspend or reinstate a merchant."""
+    merchant = get_merchant(merchant_id)
+    changed = db.session.execute(
+        update(Merchant).where(Merchant.id == merchant.id, Merchant.active == (not active)).values(active=active)
+    ).rowcount
+    if changed:
+        audit.record(actor, "merchant.activated" if active else "merchant.suspended", "merchant", merchant.id)
+    db.session.commit()
+    return merchant
+
+
+def set_leader_active(leader_id: int, active: bool, *, actor: str = "system") -> Leader:
+    """Suspend or reinstate a leader; a suspended leader loses the leader role at once."""
+    leader = db.session.get(Leader, leader_id)
+    if leader is None:
+        raise NotFound()
+    changed = db.session.execute(
+        update(Leader).where(Leader.id == leader.id, Leader.active == (not active)).values(active=active)
+    ).rowcount
+    if changed:
+        audit.record(actor, "leader.activated" if active else "leader.suspended", "leader", leader.id)
+    db.session.commit()
+    return leader
+
+
+def set_locale(user: User, locale: str) -> User:
+    """Remember the user's interface language."""
+    if locale not in LOCALES:
+        raise ValidationFailed(fields={"locale": _("Choose one of: %(choices)s.", choices=", ".join(LOCALES))})
+    db.session.execute(update(User).where(User.id == user.id).values(locale=locale))
+    db.session.commit()
+    return user
 
 
 def list_merchants() -> list[Merchant]:

@@ -59,8 +59,12 @@ def issue_code(order: Order) -> PickupCode:
     for _ in range(_MAX_TRIES):
         code = new_code()
         row = PickupCode(
-            order_id=order.id, pickup_point_id=order.pickup_point_id, code=code, live_code=code,
-            status="issued", issued_at=clock.now(),
+            order_id=order.id,
+            pickup_point_id=order.pickup_point_id,
+            code=code,
+            live_code=code,
+            status="issued",
+            issued_at=clock.now(),
         )
         try:
             with db.session.begin_nested():
@@ -107,9 +111,7 @@ def rotate_key() -> str:
     """Create a new signing key; it signs from now on, older keys still verify. Returns kid."""
     key = Ed25519PrivateKey.generate()
     kid = f"{len(_key_files()) + 1:03d}"
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     path = _key_dir() / f"ed25519-{kid}.pem"
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -133,9 +135,7 @@ def public_keys() -> dict[str, str]:
     """kid -> raw Ed25519 public key (base64url), for devices that verify offline."""
     keys = {}
     for path in _key_files():
-        raw = _load_private(path).public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
+        raw = _load_private(path).public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         keys[path.stem.removeprefix("ed25519-")] = _b64(raw)
     return keys
 
@@ -162,7 +162,13 @@ def verify_qr(text: str) -> dict:
         Ed25519PublicKey.from_public_bytes(_unb64(raw)).verify(_unb64(signature), ".".join(parts[:6]).encode())
     except (InvalidSignature, ValueError):
         raise BadSignature() from None
-    return {"kid": kid, "order_id": int(order_id), "pickup_point_id": int(point_id), "code": code, "issued_at": int(issued)}
+    return {
+        "kid": kid,
+        "order_id": int(order_id),
+        "pickup_point_id": int(point_id),
+        "code": code,
+        "issued_at": int(issued),
+    }
 
 
 def qr_png(text: str, box_size: int = 8) -> bytes:

@@ -1,5 +1,189 @@
-"""Demo data for `make run`."""
+"""Demo data for `make run`, built through the real services so it looks like real use.
+
+Seeds once: a merchant with 20 products, two leaders with three pickup points, a pickup
+staff user, an admin, one window open and closing in about ten minutes, and one window that
+already closed (orders placed and paid "earlier" on a moved clock, then closed by the close
+service) with one batch arrived. Running it again changes nothing and prints the logins.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import DeliveryBatch, User
+from app.services import accounts, catalog, clock, closing, deliveries, ordering, payments, points, sharing, windows
+
+PASSWORD = "groupbuy123"  # noqa: S105 - the published demo password
+LOGINS = [
+    ("platform admin", "13800000000"),
+    ("merchant owner (鲜果坊)", "13800000001"),
+    ("leader (阳光小区, two pickup points)", "13800000002"),
+    ("leader (翠湖花园, one pickup point)", "13800000003"),
+    ("pickup staff (阳光小区 东门)", "13800000004"),
+]
+PRODUCTS = [
+    ("海南香蕉", "1kg", "水果", 990, 120, 10),
+    ("赣南脐橙", "2.5kg", "水果", 2990, 60, 8),
+    ("阳光玫瑰葡萄", "500g", "水果", 1990, 40, 5),
+    ("红富士苹果", "5斤", "水果", 2490, 80, 10),
+    ("丹东草莓", "500g", "水果", 3990, 30, 5),
+    ("散养土鸡蛋", "30枚", "蛋奶", 3290, 50, 10),
+    ("鲜牛奶", "950ml", "蛋奶", 1590, 70, 10),
+    ("老酸奶", "6杯", "蛋奶", 1890, 45, 6),
+    ("五常大米", "5kg", "粮油", 5990, 35, 5),
+    ("压榨花生油", "5L", "粮油", 8990, 20, 3),
+    ("东北小米", "2kg", "粮油", 2290, 40, 5),
+    ("西红柿", "1kg", "蔬菜", 690, 100, 15),
+    ("上海青", "500g", "蔬菜", 390, 90, 15),
+    ("土豆", "2.5kg", "蔬菜", 990, 80, 10),
+    ("精品五花肉", "500g", "肉禽", 2590, 40, 6),
+    ("冷鲜鸡腿", "1kg", "肉禽", 2190, 35, 6),
+    ("活冻虾仁", "300g", "水产", 3590, 25, 4),
+    ("手工水饺", "1kg", "速食", 2890, 30, 5),
+    ("全麦面包", "400g", "烘焙", 1290, 50, 8),
+    ("纸巾抽纸", "24包", "日用", 3990, 60, 8),
+]
+
+
+@contextmanager
+def _clock_at(moment):
+    """Run services as if it were `moment` (orders of the already-closed demo window)."""
+    previous = current_app.config.get("CLOCK")
+    current_app.config["CLOCK"] = lambda: moment
+    try:
+        yield
+    finally:
+        current_app.config["CLOCK"] = previous
+
+
+def _logins() -> list[str]:
+    lines = ["", f"Demo logins (password for all: {PASSWORD}):"]
+    lines += [f"  {who:<38} {phone}" for who, phone in LOGINS]
+    return lines + ["", f"Open {current_app.config['PUBLIC_BASE_URL']}/login", ""]
 
 
 def seed_demo() -> list[str]:
-    return ["demo data: not yet written"]
+    """Seed the demo data once; return the lines to print."""
+    if db.session.scalar(select(User.id).where(User.phone == LOGINS[0][1])):
+        return ["Demo data already present; kept as it is."] + _logins()
+    now = clock.now()
+    today = clock.to_local(now).date()  # the deployment's date, not the server's
+    accounts.create_user("平台管理员", PASSWORD, phone=LOGINS[0][1], is_admin=True)
+    merchant = accounts.create_merchant("鲜果坊", "王店长", PASSWORD, owner_phone=LOGINS[1][1])
+    sunny = accounts.create_leader("阳光小区", "李团长", PASSWORD, phone=LOGINS[2][1])
+    lake = accounts.create_leader("翠湖花园", "赵团长", PASSWORD, phone=LOGINS[3][1])
+    accounts.create_user("陈店员", PASSWORD, phone=LOGINS[4][1])
+    east = points.create_point(
+        sunny, points.PointInput("阳光小区 东门", "阳光路 88 号东门便利店", "13800000012", "08:00-21:00", 300)
+    )
+    points.create_point(
+        sunny, points.PointInput("阳光小区 北区", "阳光路 88 号 12 栋架空层", "13800000012", "09:00-20:00", 150)
+    )
+    lake_point = points.create_point(
+        lake, points.PointInput("翠湖花园 会所", "翠湖路 6 号会所一楼", "13800000013", "09:00-21:30", 200)
+    )
+    points.assign_staff(sunny, east.id, LOGINS[4][1])
+    products = [
+        catalog.create_product(merchant, name=n, spec=s, category=c, price_fen=p, stock=st, low_stock_threshold=t)
+        for n, s, c, p, st, t in PRODUCTS
+    ]
+
+    def items(chosen, percent=90):
+        # Integer fen throughout: the group price is `percent`% of list price, rounded down to 1 jiao.
+        return [
+            windows.ItemInput(
+                product_id=p.id,
+                group_price_fen=p.price_fen * percent // 100 // 10 * 10,
+                per_customer_limit=5,
+                min_group_size=1,
+            )
+            for p in chosen
+        ]
+
+    # A window that closed an hour ago, with real orders, payments, a close and an arrival.
+    earlier = now - timedelta(hours=3)
+    with _clock_at(earlier):
+        past = windows.create_window(
+            merchant,
+            windows.WindowInput(
+                title="周末水果团 · 上期",
+                opens_at=earlier - timedelta(minutes=1),
+                closes_at=now - timedelta(hours=1),
+                pickup_date=today,
+            ),
+        )
+        windows.update_window(
+            past,
+            windows.WindowInput(
+                title=past.title,
+                opens_at=past.opens_at,
+                closes_at=past.closes_at,
+                pickup_date=past.pickup_date,
+                items=items(products[:6]),
+            ),
+        )
+        windows.schedule_window(past)
+        windows.open_due_windows()
+        customers = [
+            ("张阿姨", "13911110001", east.id, sunny),
+            ("刘先生", "13911110002", east.id, sunny),
+            ("孙女士", "13911110003", lake_point.id, lake),
+            ("周同学", "13911110004", lake_point.id, lake),
+        ]
+        for n, (name, phone, point_id, leader) in enumerate(customers):
+            link = sharing.get_or_create_share_link(past, leader)
+            lines = {past.items[n % 6].id: 1 + n % 2, past.items[(n + 1) % 6].id: 1}
+            order = ordering.place_order(
+                link.slug,
+                lines=lines,
+                pickup_point_id=point_id,
+                customer_name=name,
+                customer_phone=phone,
+                provider="simulator",
+            )
+            payments.simulator_pay(order.access_token)
+        link = sharing.get_or_create_share_link(past, sunny)
+        ordering.place_order(
+            link.slug,
+            lines={past.items[2].id: 1},
+            pickup_point_id=east.id,  # left unpaid
+            customer_name="吴先生",
+            customer_phone="13911110005",
+            provider="offline",
+        )
+    closing.close_window(past.id)
+    batch = db.session.scalar(select(DeliveryBatch).where(DeliveryBatch.pickup_point_id == east.id))
+    if batch is not None:
+        deliveries.confirm_arrival(batch.id, sunny, sunny.user, {})
+
+    # The window that is open now and closes in about ten minutes.
+    with _clock_at(now - timedelta(minutes=1)):
+        live = windows.create_window(
+            merchant,
+            windows.WindowInput(
+                title="今日鲜果蔬菜团",
+                opens_at=now - timedelta(seconds=30),
+                closes_at=now + timedelta(minutes=10),
+                pickup_date=today + timedelta(days=1),
+            ),
+        )
+        windows.update_window(
+            live,
+            windows.WindowInput(
+                title=live.title,
+                opens_at=live.opens_at,
+                closes_at=live.closes_at,
+                pickup_date=live.pickup_date,
+                items=items(products[6:18], 85),
+            ),
+        )
+        windows.schedule_window(live)
+    windows.open_due_windows()
+    for leader in (sunny, lake):
+        sharing.get_or_create_share_link(live, leader)
+    return ["Demo data seeded."] + _logins()

@@ -103,3 +103,14 @@ class BadSignature(DomainError):
     status = 400
     code = "bad_signature"
     default_message = _l("The signature does not verify.")
+
+
+class AmountMismatch(DomainError):
+    status = 400
+    code = "amount_mismatch"
+    default_message = _l("The amount paid does not match the order total.")
+
+
+class RefundTooLarge(Conflict):
+    code = "refund_too_large"
+    default_message = _l("A refund cannot exceed what was paid.")

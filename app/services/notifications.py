@@ -86,20 +86,20 @@ def _deliver(message: OutboxMessage) -> None:
 
 
 def unread_count(user_id: int) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(Notification).where(
-            Notification.user_id == user_id, Notification.read_at.is_(None)
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
         )
-    ) or 0
+        or 0
+    )
 
 
 def list_for(user_id: int, limit: int = 100) -> list[Notification]:
     return list(
         db.session.scalars(
-            select(Notification)
-            .where(Notification.user_id == user_id)
-            .order_by(Notification.id.desc())
-            .limit(limit)
+            select(Notification).where(Notification.user_id == user_id).order_by(Notification.id.desc()).limit(limit)
         )
     )
 

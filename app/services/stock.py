@@ -56,8 +56,11 @@ def _open_alert(product_id: int) -> StockAlert:
         select(Product).where(Product.id == product_id).execution_options(populate_existing=True)
     ).scalar_one()
     alert = StockAlert(
-        product_id=product.id, merchant_id=product.merchant_id,
-        stock_at_alert=product.stock, threshold=product.low_stock_threshold, created_at=clock.now(),
+        product_id=product.id,
+        merchant_id=product.merchant_id,
+        stock_at_alert=product.stock,
+        threshold=product.low_stock_threshold,
+        created_at=clock.now(),
     )
     db.session.add(alert)
     recipients = _merchant_user_ids(product.merchant_id) + _selling_leader_user_ids(product.id)
@@ -87,8 +90,10 @@ def _selling_leader_user_ids(product_id: int) -> list[int]:
         return []
     if any(all_leaders for _, all_leaders in rows):
         return list(db.session.scalars(select(Leader.user_id).where(Leader.active)))
-    chosen = select(Leader.user_id).join(WindowLeader, WindowLeader.leader_id == Leader.id).where(
-        WindowLeader.window_id.in_([window_id for window_id, _ in rows]), Leader.active
+    chosen = (
+        select(Leader.user_id)
+        .join(WindowLeader, WindowLeader.leader_id == Leader.id)
+        .where(WindowLeader.window_id.in_([window_id for window_id, _ in rows]), Leader.active)
     )
     return list(db.session.scalars(chosen))
 

@@ -13,7 +13,9 @@ def test_login_by_phone_lands_on_role_home(client, login, make_merchant, make_us
 def test_login_by_email_is_case_insensitive(client, make_user):
     make_user("A", email="leader@example.com")
     token = csrf_from(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"login": "Leader@Example.com", "password": "correct-horse-42", "csrf_token": token})
+    response = client.post(
+        "/login", data={"login": "Leader@Example.com", "password": "correct-horse-42", "csrf_token": token}
+    )
     assert response.status_code == 302
 
 
@@ -46,7 +48,9 @@ def test_login_is_rate_limited_with_a_clear_message(client, make_user):
 def test_open_redirect_in_next_is_ignored(client, make_user):
     user = make_user(phone="13900000004", is_admin=True)
     token = csrf_from(client.get("/login").get_data(as_text=True))
-    response = client.post("/login?next=//evil.example/x", data={"login": user.phone, "password": "correct-horse-42", "csrf_token": token})
+    response = client.post(
+        "/login?next=//evil.example/x", data={"login": user.phone, "password": "correct-horse-42", "csrf_token": token}
+    )
     assert response.headers["Location"] == "/admin/"
 
 

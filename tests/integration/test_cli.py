@@ -14,8 +14,32 @@ def test_create_admin_command_makes_an_admin(app):
 
 def test_create_merchant_and_leader_commands(app):
     runner = app.test_cli_runner()
-    r1 = runner.invoke(args=["create-merchant", "--name", "鲜果坊", "--owner-name", "王", "--phone", "13600000002", "--password", "long-enough-1"])
-    r2 = runner.invoke(args=["create-leader", "--community", "阳光小区", "--name", "李", "--phone", "13600000003", "--password", "long-enough-1"])
+    r1 = runner.invoke(
+        args=[
+            "create-merchant",
+            "--name",
+            "鲜果坊",
+            "--owner-name",
+            "王",
+            "--phone",
+            "13600000002",
+            "--password",
+            "long-enough-1",
+        ]
+    )
+    r2 = runner.invoke(
+        args=[
+            "create-leader",
+            "--community",
+            "阳光小区",
+            "--name",
+            "李",
+            "--phone",
+            "13600000003",
+            "--password",
+            "long-enough-1",
+        ]
+    )
     assert r1.exit_code == 0 and r2.exit_code == 0, r1.output + r2.output
     assert db.session.scalar(select(Merchant.name)) == "鲜果坊"
     assert db.session.scalar(select(Leader.community_name)) == "阳光小区"
@@ -23,7 +47,9 @@ def test_create_merchant_and_leader_commands(app):
 
 def test_cli_bad_input_fails_clearly_and_writes_nothing(app):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["create-merchant", "--name", "X", "--owner-name", "Y", "--phone", "123", "--password", "long-enough-1"])
+    result = runner.invoke(
+        args=["create-merchant", "--name", "X", "--owner-name", "Y", "--phone", "123", "--password", "long-enough-1"]
+    )
     assert result.exit_code != 0 and "phone" in result.output
     assert db.session.scalar(select(Merchant)) is None
     short = runner.invoke(args=["create-admin", "--name", "A", "--phone", "13600000004", "--password", "short"])

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"|name="csrf-token" content="([^"]+)"')
+CSRF_RE = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"'
+    r'|name="csrf_token" value="([^"]+)"'
+    r'|name="csrf-token" content="([^"]+)"'
+)
 
 
 def csrf_from(html: str) -> str:

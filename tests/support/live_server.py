@@ -38,9 +38,22 @@ class LiveServer:
         self.log_path = Path(instance_path) / "server.log"
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "flask", "serve", "--no-scheduler",
-             "--port", str(self.port), "--threads", str(threads)],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, text=True,
+            [
+                sys.executable,
+                "-m",
+                "flask",
+                "serve",
+                "--no-scheduler",
+                "--port",
+                str(self.port),
+                "--threads",
+                str(threads),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         self._wait_ready()
 

@@ -8,7 +8,9 @@ from app.services.errors import CapacityFull, OutOfStock, OverLimit, WindowClose
 
 
 def _reserve(item, qty, point, phone="13800000001"):
-    reservations.reserve([reservations.Line(item, qty)], window_id=item.window_id, customer_phone=phone, pickup_point=point)
+    reservations.reserve(
+        [reservations.Line(item, qty)], window_id=item.window_id, customer_phone=phone, pickup_point=point
+    )
 
 
 def test_reserve_takes_stock_quota_usage_and_capacity(app, make_product, make_window, make_point):
@@ -31,7 +33,9 @@ def test_reserve_takes_stock_quota_usage_and_capacity(app, make_product, make_wi
         (10, None, 1, 5, 2, OutOfStock),
     ],
 )
-def test_reserve_refuses_and_rollback_leaves_nothing(app, make_product, make_window, make_point, stock, limit, quota, capacity, qty, error):
+def test_reserve_refuses_and_rollback_leaves_nothing(
+    app, make_product, make_window, make_point, stock, limit, quota, capacity, qty, error
+):
     product = make_product(stock=stock)
     window = make_window(product.merchant, items=[{"product": product, "limit": limit, "quota": quota}])
     point = make_point(capacity=capacity)

@@ -1,5 +1,12 @@
 from flask import Blueprint
 
+from app.extensions import csrf
+
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from app.blueprints.api import views  # noqa: E402,F401
+# CSRF is decided per request in api.tokens: a Bearer request carries no ambient credential
+# a browser could replay, while a session-authenticated write must send X-CSRFToken.
+csrf.exempt(bp)
+
+# Domain modules register their views on `bp` when imported.
+from app.blueprints.api import leader, orders, pickup, tokens, views  # noqa: E402,F401

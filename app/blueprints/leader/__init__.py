@@ -1,5 +1,8 @@
 from flask import Blueprint
 
-bp = Blueprint("leader", __name__, url_prefix="/leader")
+from app.blueprints.leader.labels import labels
 
-from app.blueprints.leader import views  # noqa: E402,F401
+bp = Blueprint("leader", __name__, url_prefix="/leader")
+bp.context_processor(labels)
+
+from app.blueprints.leader import batches, orders, points, share, views  # noqa: E402,F401

@@ -1,10 +1,13 @@
-from flask import render_template
+"""The leader's home: today's windows to share, deliveries coming or here, bags waiting."""
+
+from flask import g, render_template
 
 from app.blueprints.access import leader_required
 from app.blueprints.leader import bp
+from app.services import leader_orders
 
 
 @bp.get("/")
 @leader_required
 def index():
-    return render_template("leader/index.html")
+    return render_template("leader/index.html", summary=leader_orders.today_summary(g.leader))

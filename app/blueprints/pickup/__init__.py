@@ -1,5 +1,8 @@
 from flask import Blueprint
 
+from app.blueprints.leader.labels import labels
+
 bp = Blueprint("pickup", __name__, url_prefix="/pickup")
+bp.context_processor(labels)
 
 from app.blueprints.pickup import views  # noqa: E402,F401

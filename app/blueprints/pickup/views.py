@@ -1,10 +1,88 @@
-from flask import render_template
+"""The pickup counter: type or scan a code, check the bag against the preview, confirm the hand-over.
+
+Built for a USB/Bluetooth scanner that "types" the code or the QR text and presses Enter: the
+code form submits on Enter, and every result page carries a fresh, focused code input.
+"""
+
+from __future__ import annotations
+
+from flask import render_template, session
+from flask_login import current_user
 
 from app.blueprints.access import staff_required
 from app.blueprints.pickup import bp
+from app.blueprints.pickup.forms import CodeForm, RedeemForm
+from app.blueprints.pickup.limits import code_entry_limit
+from app.services import redemption
+from app.services.errors import DomainError, ValidationFailed
+
+SESSION_POINT = "pickup_point_id"
+DEVICE = "counter-web"
+
+
+def _code_form(points, *, submitted: bool = True) -> CodeForm:
+    form = CodeForm() if submitted else CodeForm(formdata=None)
+    form.point_id.choices = [(point.id, point.name) for point in points]
+    if not submitted:
+        remembered = session.get(SESSION_POINT)
+        ids = [point.id for point in points]
+        form.point_id.data = remembered if remembered in ids else (ids[0] if ids else None)
+    return form
+
+
+def _counter(form: CodeForm, points, *, error: DomainError | None = None, status: int = 200):
+    return render_template("pickup/counter.html", form=form, points=points, error=error), status
+
+
+def _fresh_counter_form(points) -> CodeForm:
+    return _code_form(points, submitted=False)
 
 
 @bp.get("/")
 @staff_required
 def counter():
-    return render_template("pickup/counter.html")
+    points = redemption.counter_points(current_user)
+    return _counter(_fresh_counter_form(points), points)
+
+
+@bp.post("/preview")
+@code_entry_limit
+@staff_required
+def preview():
+    points = redemption.counter_points(current_user)
+    form = _code_form(points)
+    if not form.validate():
+        return _counter(form, points, status=422)
+    session[SESSION_POINT] = form.point_id.data
+    try:
+        data = redemption.preview(current_user, form.point_id.data, form.code.data)
+    except ValidationFailed as exc:
+        form.code.errors = [*form.code.errors, *exc.fields.values()] or [exc.message]
+        return _counter(form, points, status=exc.status)
+    except DomainError as exc:
+        form.code.data = ""
+        return _counter(form, points, error=exc, status=exc.status)
+    confirm = RedeemForm(
+        formdata=None,
+        data={"point_id": form.point_id.data, "code_id": data["code_id"], "idempotency_key": data["idempotency_key"]},
+    )
+    return render_template("pickup/preview.html", preview=data, form=confirm)
+
+
+@bp.post("/redeem")
+@code_entry_limit
+@staff_required
+def redeem():
+    points = redemption.counter_points(current_user)
+    form = RedeemForm()
+    next_form = _fresh_counter_form(points)
+    if not form.validate():
+        error = ValidationFailed()
+        return render_template("pickup/result.html", result=None, error=error, form=next_form, points=points), 422
+    try:
+        result = redemption.redeem(
+            current_user, form.point_id.data, form.code_id.data, form.idempotency_key.data, device=DEVICE
+        )
+    except DomainError as exc:
+        return render_template("pickup/result.html", result=None, error=exc, form=next_form, points=points), exc.status
+    return render_template("pickup/result.html", result=result, error=None, form=next_form, points=points)

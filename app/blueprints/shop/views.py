@@ -1,1 +1,139 @@
-from app.blueprints.shop import bp  # noqa: F401
+"""Customer pages behind a share link: the window page with its order form, and the order page.
+
+No account: the share link's slug opens the shop, the order's access token opens the order.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from app.blueprints.shop import bp
+from app.blueprints.shop.forms import ActionForm, OrderForm
+from app.blueprints.shop.labels import provider_label, status_label
+from app.extensions import limiter
+from app.services import codes, ordering, payments
+from app.services.errors import DomainError, NotFound, ValidationFailed
+
+_QTY_FIELD = re.compile(r"^qty-(\d{1,12})$")
+_WHOLE = re.compile(r"^-?\d{1,9}$")
+# Pages that carry the access token: keep them out of caches, referrers and search engines.
+PRIVATE_ENDPOINTS = {"shop.order_page", "shop.order_qr", "shop.cancel"}
+
+
+def order_rate_limit() -> str:
+    return current_app.config.get("ORDER_RATE_LIMIT", "30 per minute")
+
+
+def parse_quantities(formdata) -> tuple[dict[int, int], dict[str, str]]:
+    """`qty-<id>` inputs to {window item id: quantity}; blanks are 0, non-numbers are field errors."""
+    lines: dict[int, int] = {}
+    errors: dict[str, str] = {}
+    for key, raw in formdata.items():
+        match = _QTY_FIELD.match(key)
+        if not match:
+            continue
+        item_id, text = int(match.group(1)), (raw or "").strip()
+        if not text:
+            continue
+        if not _WHOLE.match(text):
+            errors[f"line_{item_id}"] = _("Enter a whole number.")
+            continue
+        lines[item_id] = int(text)
+    return lines, errors
+
+
+def _render_shop(page, form, error: DomainError | None = None, status: int = 200):
+    fields = error.fields if error else {}
+    response = render_template(
+        "shop/window.html",
+        page=page,
+        form=form,
+        error=error,
+        fields=fields,
+        values=request.form,
+        provider_label=provider_label,
+    )
+    return response, status
+
+
+@bp.route("/s/<slug>", methods=["GET", "POST"])
+@limiter.limit(order_rate_limit, methods=["POST"])
+def window(slug: str):
+    page = ordering.shop_page(slug)
+    form = OrderForm()
+    if request.method == "GET":
+        return _render_shop(page, form)
+    if page.state != "open" or not form.validate_on_submit():
+        return _render_shop(page, form, status=409 if page.state != "open" else 422)
+    lines, errors = parse_quantities(request.form)
+    if errors:
+        return _render_shop(page, form, ValidationFailed(fields=errors), 422)
+    point_text = (form.pickup_point_id.data or "").strip()
+    try:
+        order = ordering.place_order(
+            slug,
+            lines=lines,
+            pickup_point_id=int(point_text) if point_text.isdigit() else None,
+            customer_name=form.customer_name.data or "",
+            customer_phone=form.customer_phone.data or "",
+            provider=(form.payment_provider.data or "").strip(),
+        )
+    except NotFound:
+        raise
+    except DomainError as exc:
+        return _render_shop(ordering.shop_page(slug), form, exc, exc.status)
+    target = payments.start_payment(order) or url_for("shop.order_page", token=order.access_token)
+    return redirect(target, code=303)
+
+
+def _render_order(order, error: DomainError | None = None, status: int = 200):
+    return render_template(
+        "shop/order.html",
+        order=order,
+        code=ordering.live_code(order),
+        can_cancel=ordering.can_cancel(order),
+        can_pay=order.status == "pending_payment" and order.payment_provider == "simulator",
+        status_label=status_label,
+        provider_label=provider_label,
+        format_code=codes.format_code,
+        action_form=ActionForm(),
+        error=error,
+    ), status
+
+
+@bp.get("/o/<token>")
+def order_page(token: str):
+    return _render_order(ordering.get_order_by_token(token))
+
+
+@bp.get("/o/<token>/qr.png")
+def order_qr(token: str):
+    code = ordering.live_code(ordering.get_order_by_token(token))
+    if code is None:
+        raise NotFound()
+    return Response(codes.qr_png(codes.qr_text(code)), mimetype="image/png")
+
+
+@bp.post("/o/<token>/cancel")
+@limiter.limit(order_rate_limit)
+def cancel(token: str):
+    try:
+        ordering.cancel_order(token, actor="customer", reason="cancelled by the customer")
+    except NotFound:
+        raise
+    except DomainError as exc:
+        return _render_order(ordering.get_order_by_token(token), exc, exc.status)
+    flash(_("Your order was cancelled."), "success")
+    return redirect(url_for("shop.order_page", token=token), code=303)
+
+
+@bp.after_request
+def keep_order_pages_private(response):
+    if request.endpoint in PRIVATE_ENDPOINTS:
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response

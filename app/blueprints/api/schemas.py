@@ -1,0 +1,39 @@
+"""Pydantic models of the platform endpoints, and the base every API model builds on."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ApiModel(BaseModel):
+    """Request bodies: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable machine-readable error code, e.g. validation_failed.")
+    message: str = Field(description="Human-readable message in the user's language.")
+    fields: dict[str, str] | None = Field(
+        default=None, description="Field path (dotted, e.g. items.0.quantity) to the problem with it."
+    )
+
+
+class ErrorResponse(BaseModel):
+    """Every 4xx and 5xx answer of the API has this shape."""
+
+    error: ErrorDetail
+
+
+class Me(BaseModel):
+    id: int
+    name: str
+    locale: str | None = Field(description="Preferred interface language, or null for the browser's.")
+    roles: list[Literal["admin", "merchant", "leader", "staff"]]
+    pickup_point_ids: list[int] = Field(description="Pickup points where this user may redeem codes.")
+
+
+class LocaleIn(ApiModel):
+    locale: Literal["zh", "en"]

@@ -1,0 +1,83 @@
+"""A leader's orders: tabs by status, filter by window, one order's story, bulk "paid offline"."""
+
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.blueprints.access import leader_required
+from app.blueprints.leader import bp
+from app.blueprints.leader.forms import PlainForm
+from app.services import leader_orders, payments
+from app.services.errors import ValidationFailed
+
+MAX_BULK = 200
+
+
+def _int_arg(name: str, default: int | None = None) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() and len(value) <= 9 else default
+
+
+def _filters() -> tuple[str, int | None]:
+    tab = request.args.get("tab", leader_orders.DEFAULT_TAB)
+    if tab not in leader_orders.TABS:
+        tab = leader_orders.DEFAULT_TAB
+    return tab, _int_arg("window_id")
+
+
+@bp.get("/orders")
+@leader_required
+def orders():
+    tab, window_id = _filters()
+    page = leader_orders.list_orders(g.leader, window_id=window_id, tab=tab, page=_int_arg("page", 1))
+    return render_template(
+        "leader/orders/list.html",
+        page=page,
+        tab=tab,
+        window_id=window_id,
+        tabs=leader_orders.TABS,
+        counts=leader_orders.tab_counts(g.leader, window_id=window_id),
+        windows=leader_orders.order_windows(g.leader),
+        bulk_form=PlainForm(),
+    )
+
+
+@bp.get("/orders/<int:order_id>")
+@leader_required
+def order_detail(order_id: int):
+    order = leader_orders.get_order(g.leader, order_id)
+    return render_template("leader/orders/detail.html", order=order)
+
+
+def _selected_ids() -> list[int]:
+    raw = request.form.getlist("order_ids")
+    if not raw:
+        raise ValidationFailed(fields={"order_ids": _("Select at least one order.")})
+    if len(raw) > MAX_BULK or not all(value.isdigit() and len(value) <= 9 for value in raw):
+        raise ValidationFailed(fields={"order_ids": _("Select at most %(n)d orders from the list.", n=MAX_BULK)})
+    return sorted({int(value) for value in raw})
+
+
+@bp.post("/orders/mark-paid")
+@leader_required
+def orders_mark_paid():
+    # CSRFProtect has checked the token; the service checks each order belongs to this leader.
+    tab, window_id = _filters()
+    back = url_for("leader.orders", tab=tab, window_id=window_id)
+    try:
+        order_ids = _selected_ids()
+    except ValidationFailed as exc:
+        flash(next(iter(exc.fields.values())), "error")
+        return redirect(back)
+    result = payments.mark_paid_offline(order_ids, g.leader, current_user)
+    flash(
+        _(
+            "Marked %(marked)d order(s) paid; %(skipped)d skipped (not awaiting offline payment).",
+            marked=len(result["marked"]),
+            skipped=len(result["skipped"]),
+        ),
+        "success",
+    )
+    return redirect(back)

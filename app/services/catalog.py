@@ -1,0 +1,253 @@
+"""Products and their stock: what a merchant sells, at which list price, and how many are left.
+
+Stock only ever moves with SQL arithmetic or a compare-and-set, and every change re-syncs the
+product's stock alert in the same transaction (app.services.stock).
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select, update
+
+from app.extensions import db
+from app.models import Merchant, Product, StockAlert, Window
+from app.permissions import scoped_or_404
+from app.services import audit, clock
+from app.services.errors import ValidationFailed
+from app.services.stock import sync_stock_alerts
+
+PER_PAGE = 50
+MAX_PRICE_FEN = 1_000_000 * 100  # one million yuan: far above any group-buy price, far below int32
+MAX_STOCK = 1_000_000
+MAX_ADD_STOCK = 1_000_000
+
+T = TypeVar("T")
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def paginate(stmt, page: int, per_page: int = PER_PAGE) -> Page:
+    """Run `stmt` one page at a time; a page past the end shows the last page."""
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(1, page), pages)
+    items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    return Page(items=items, page=page, per_page=per_page, total=total)
+
+
+def has_control_chars(text: str) -> bool:
+    # NUL in particular: PostgreSQL refuses it in text columns, which would be a 500.
+    return any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in text)
+
+
+def clean_line(value: str | None, *, max_len: int, required: bool) -> tuple[str, str | None]:
+    """A single line of text, stripped; returns (value, error message or None)."""
+    text = (value or "").strip()
+    if required and not text:
+        return text, _("This field is required.")
+    if len(text) > max_len:
+        return text, _("Use at most %(n)d characters.", n=max_len)
+    if has_control_chars(text):
+        return text, _("Remove the control characters.")
+    return text, None
+
+
+def check_int(value, *, low: int, high: int) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return _("Enter a whole number.")
+    if not low <= value <= high:
+        return _("Enter a number from %(low)d to %(high)d.", low=low, high=high)
+    return None
+
+
+def _validate(name, spec, category, price_fen, stock, low_stock_threshold) -> dict:
+    errors: dict[str, str] = {}
+    cleaned = {}
+    for field, value, max_len, required in (
+        ("name", name, 120, True),
+        ("spec", spec, 60, False),
+        ("category", category, 40, False),
+    ):
+        cleaned[field], error = clean_line(value, max_len=max_len, required=required)
+        if error:
+            errors[field] = error
+    if error := check_int(price_fen, low=0, high=MAX_PRICE_FEN):
+        errors["price"] = _("Enter a price from 0 to 1,000,000 yuan.") if isinstance(price_fen, int) else error
+    if error := check_int(stock, low=0, high=MAX_STOCK):
+        errors["stock"] = error
+    if error := check_int(low_stock_threshold, low=0, high=MAX_STOCK):
+        errors["low_stock_threshold"] = error
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return cleaned
+
+
+def get_product(merchant_id: int, product_id: int) -> Product:
+    """One of this merchant's products; another merchant's id is NotFound."""
+    return scoped_or_404(select(Product).where(Product.id == product_id, Product.merchant_id == merchant_id))
+
+
+def list_products(
+    merchant_id: int, *, query: str = "", listed: bool | None = None, page: int = 1, per_page: int = PER_PAGE
+) -> Page[Product]:
+    """A page of the merchant's products, searched by name or category substring."""
+    stmt = select(Product).where(Product.merchant_id == merchant_id)
+    query = (query or "").strip()[:120]
+    if query:
+        stmt = stmt.where(
+            or_(Product.name.icontains(query, autoescape=True), Product.category.icontains(query, autoescape=True))
+        )
+    if listed is not None:
+        stmt = stmt.where(Product.listed.is_(listed))
+    stmt = stmt.order_by(Product.category, Product.name, Product.id)
+    return paginate(stmt, page, per_page)
+
+
+def listed_products(merchant_id: int) -> list[Product]:
+    """Everything the merchant can put into a window."""
+    return list(
+        db.session.scalars(
+            select(Product)
+            .where(Product.merchant_id == merchant_id, Product.listed.is_(True))
+            .order_by(Product.category, Product.name, Product.id)
+        )
+    )
+
+
+def create_product(
+    merchant: Merchant,
+    *,
+    name: str,
+    spec: str = "",
+    category: str = "",
+    price_fen: int,
+    stock: int = 0,
+    low_stock_threshold: int = 0,
+    listed: bool = True,
+    actor: str = "system",
+) -> Product:
+    """Add a product to the merchant's catalogue."""
+    cleaned = _validate(name, spec, category, price_fen, stock, low_stock_threshold)
+    product = Product(
+        merchant_id=merchant.id,
+        price_fen=price_fen,
+        stock=stock,
+        low_stock_threshold=low_stock_threshold,
+        listed=bool(listed),
+        created_at=clock.now(),
+        updated_at=clock.now(),
+        **cleaned,
+    )
+    db.session.add(product)
+    db.session.flush()
+    sync_stock_alerts([product.id])
+    audit.record(actor, "product.created", "product", product.id, stock=stock, price_fen=price_fen)
+    db.session.commit()
+    return product
+
+
+def update_product(
+    product: Product,
+    *,
+    name: str,
+    spec: str = "",
+    category: str = "",
+    price_fen: int,
+    stock: int,
+    low_stock_threshold: int,
+    listed: bool = True,
+    stock_seen: int | None = None,
+    actor: str = "system",
+) -> Product:
+    """Edit a product; stock is set absolutely, but only if nobody changed it since `stock_seen`."""
+    cleaned = _validate(name, spec, category, price_fen, stock, low_stock_threshold)
+    values = dict(cleaned, price_fen=price_fen, low_stock_threshold=low_stock_threshold, listed=bool(listed))
+    stmt = update(Product).where(Product.id == product.id)
+    if stock_seen is None:
+        values["stock"] = stock
+    elif stock != stock_seen:
+        # Orders decrement stock while the form is open; overwriting their work silently would
+        # resurrect sold units, so the absolute value only applies to the stock the user saw.
+        values["stock"] = stock
+        stmt = stmt.where(Product.stock == stock_seen)
+    changed = db.session.execute(stmt.values(**values).execution_options(synchronize_session=False)).rowcount
+    if not changed:
+        db.session.rollback()
+        current = db.session.scalar(select(Product.stock).where(Product.id == product.id))
+        raise ValidationFailed(
+            fields={"stock": _("Stock changed to %(n)d while you were editing. Check it and save again.", n=current)}
+        )
+    sync_stock_alerts([product.id])
+    audit.record(actor, "product.updated", "product", product.id, stock=values.get("stock"))
+    db.session.commit()
+    db.session.refresh(product)
+    return product
+
+
+def set_listed(product: Product, listed: bool, *, actor: str = "system") -> Product:
+    """Unlist (hide from new windows) or relist a product."""
+    db.session.execute(
+        update(Product)
+        .where(Product.id == product.id)
+        .values(listed=bool(listed))
+        .execution_options(synchronize_session=False)
+    )
+    audit.record(actor, "product.listed" if listed else "product.unlisted", "product", product.id)
+    db.session.commit()
+    db.session.refresh(product)
+    return product
+
+
+def add_stock(product: Product, quantity: int, *, actor: str = "system") -> int:
+    """Receive goods: add `quantity` to stock in one UPDATE and return the new stock."""
+    if error := check_int(quantity, low=1, high=MAX_ADD_STOCK):
+        raise ValidationFailed(fields={"quantity": error})
+    added = db.session.execute(
+        update(Product)
+        .where(Product.id == product.id, Product.stock <= MAX_STOCK - quantity)
+        .values(stock=Product.stock + quantity)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not added:
+        db.session.rollback()
+        raise ValidationFailed(fields={"quantity": _("Stock may not exceed %(n)d.", n=MAX_STOCK)})
+    sync_stock_alerts([product.id])
+    audit.record(actor, "product.stock_added", "product", product.id, quantity=quantity)
+    db.session.commit()
+    db.session.refresh(product)
+    return product.stock
+
+
+def merchant_summary(merchant_id: int) -> dict:
+    """Counts for the merchant home page."""
+    products = db.session.scalar(select(func.count(Product.id)).where(Product.merchant_id == merchant_id))
+    alerts = db.session.scalar(
+        select(func.count(StockAlert.id)).where(StockAlert.merchant_id == merchant_id, StockAlert.cleared_at.is_(None))
+    )
+    open_windows = db.session.scalar(
+        select(func.count(Window.id)).where(Window.merchant_id == merchant_id, Window.status == "open")
+    )
+    return {"products": products or 0, "alerts": alerts or 0, "open_windows": open_windows or 0}

@@ -1,0 +1,384 @@
+"""Delivery batches: picking and packing lists, the merchant's hand-off, arrival with shortages.
+
+Batch lifecycle: created → picking → dispatched → arrived → done (DESIGN.md §3). Every move is
+a compare-and-set on the batch's status; batches have no event table, so each move writes an
+audit record (who, when, which step).
+
+Shortages at arrival are allocated by app.services.shortages (latest-placed orders first).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app.extensions import db
+from app.models import (
+    DeliveryBatch,
+    Leader,
+    MerchantMember,
+    Order,
+    OrderEvent,
+    OrderItem,
+    PickupPoint,
+    PickupStaff,
+    User,
+    Window,
+)
+from app.permissions import scoped_or_404
+from app.services import audit, clock, codes, notifications, payments, reservations
+from app.services import shortages as shortages_
+from app.services.errors import DomainError, InvalidTransition, NotFound
+from app.services.text import mask_name, mask_phone
+
+ARRIVABLE = ("created", "picking", "dispatched")
+FINAL_ORDER_STATUSES = ("completed", "refunded", "cancelled", "failed")
+PICKED_LINE_STATUSES = ("confirmed", "redeemed")
+NOT_DELIVERED = ("cancelled", "failed")
+
+
+# ---- lookups, scoped to the actor's tenant
+
+
+def get_batch_for_merchant(merchant_id: int, batch_id: int) -> DeliveryBatch:
+    """The merchant's batch, or NotFound (another merchant's id looks like a missing one)."""
+    return scoped_or_404(
+        select(DeliveryBatch).where(DeliveryBatch.id == batch_id, DeliveryBatch.merchant_id == merchant_id)
+    )
+
+
+def get_batch_for_leader(leader_id: int, batch_id: int) -> DeliveryBatch:
+    """A batch for one of the leader's pickup points, or NotFound."""
+    return scoped_or_404(
+        select(DeliveryBatch)
+        .join(PickupPoint, PickupPoint.id == DeliveryBatch.pickup_point_id)
+        .where(DeliveryBatch.id == batch_id, PickupPoint.leader_id == leader_id)
+    )
+
+
+def batches_for_leader(leader_id: int, status: str | None = None) -> list[DeliveryBatch]:
+    """Batches bound for the leader's pickup points, newest first."""
+    stmt = (
+        select(DeliveryBatch)
+        .join(PickupPoint, PickupPoint.id == DeliveryBatch.pickup_point_id)
+        .where(PickupPoint.leader_id == leader_id)
+        .options(selectinload(DeliveryBatch.window), selectinload(DeliveryBatch.merchant))
+        .order_by(DeliveryBatch.created_at.desc(), DeliveryBatch.id.desc())
+    )
+    if status:
+        stmt = stmt.where(DeliveryBatch.status == status)
+    return list(db.session.scalars(stmt))
+
+
+def batches_for_merchant(
+    merchant_id: int, *, window_id: int | None = None, status: str | None = None
+) -> list[tuple[DeliveryBatch, int]]:
+    """The merchant's batches with how many orders each carries, newest window first."""
+    counts = (
+        select(Order.batch_id, func.count(Order.id).label("orders"))
+        .where(Order.batch_id.is_not(None), Order.status.not_in(NOT_DELIVERED))
+        .group_by(Order.batch_id)
+        .subquery()
+    )
+    stmt = (
+        select(DeliveryBatch, func.coalesce(counts.c.orders, 0))
+        .outerjoin(counts, counts.c.batch_id == DeliveryBatch.id)
+        .join(Window, Window.id == DeliveryBatch.window_id)
+        .where(DeliveryBatch.merchant_id == merchant_id)
+        .options(selectinload(DeliveryBatch.window), selectinload(DeliveryBatch.pickup_point))
+        .order_by(Window.closes_at.desc(), DeliveryBatch.id)
+    )
+    if window_id is not None:
+        stmt = stmt.where(DeliveryBatch.window_id == window_id)
+    if status:
+        stmt = stmt.where(DeliveryBatch.status == status)
+    return [(batch, count) for batch, count in db.session.execute(stmt)]
+
+
+def batch_windows(merchant_id: int) -> list[Window]:
+    """The merchant's windows that have at least one batch (for the list's filter)."""
+    has_batch = select(DeliveryBatch.window_id).where(DeliveryBatch.merchant_id == merchant_id)
+    return list(
+        db.session.scalars(
+            select(Window)
+            .where(Window.merchant_id == merchant_id, Window.id.in_(has_batch))
+            .order_by(Window.closes_at.desc())
+        )
+    )
+
+
+# ---- lists derived from the orders, never stored
+
+
+def picking_list(batch: DeliveryBatch) -> list[dict]:
+    """Product × quantity to pick for the batch (confirmed lines of orders still delivered)."""
+    rows = db.session.execute(
+        select(
+            OrderItem.product_id,
+            func.min(OrderItem.product_name),
+            func.min(OrderItem.product_spec),
+            func.sum(OrderItem.quantity),
+            func.sum(OrderItem.shortage_qty),
+        )
+        .join(Order, Order.id == OrderItem.order_id)
+        .where(
+            Order.batch_id == batch.id,
+            Order.status.not_in(NOT_DELIVERED),
+            OrderItem.status.in_(PICKED_LINE_STATUSES),
+        )
+        # Grouped by product only: a product renamed mid-window is still one pile.
+        .group_by(OrderItem.product_id)
+        .order_by(func.min(OrderItem.product_name), OrderItem.product_id)
+    ).all()
+    return [
+        {"product_id": pid, "name": name, "spec": spec, "quantity": int(qty), "shortage": int(short or 0)}
+        for pid, name, spec, qty, short in rows
+    ]
+
+
+def packing_list(batch: DeliveryBatch) -> list[dict]:
+    """Per customer bag: order number, masked name and phone, and its lines."""
+    orders = db.session.scalars(
+        select(Order)
+        .where(Order.batch_id == batch.id, Order.status.not_in(NOT_DELIVERED))
+        .options(selectinload(Order.items))
+        .order_by(Order.id)
+    ).all()
+    return [
+        {
+            "order_id": order.id,
+            "number": order.number,
+            "customer": mask_name(order.customer_name),
+            "phone": mask_phone(order.customer_phone),
+            "status": order.status,
+            "lines": [
+                {
+                    "product_id": line.product_id,
+                    "name": line.product_name,
+                    "spec": line.product_spec,
+                    "quantity": line.quantity,
+                    "shortage": line.shortage_qty,
+                }
+                for line in order.items
+                if line.status in PICKED_LINE_STATUSES
+            ],
+        }
+        for order in orders
+    ]
+
+
+# ---- the merchant's side
+
+
+def start_picking(batch: DeliveryBatch, user: User) -> DeliveryBatch:
+    """created → picking."""
+    return _merchant_move(batch, user, ("created",), "picking", "batch.start_picking")
+
+
+def dispatch(batch: DeliveryBatch, user: User) -> DeliveryBatch:
+    """created|picking → dispatched; tells the point's leader and staff the goods are coming."""
+    batch = _merchant_move(batch, user, ("created", "picking"), "dispatched", "batch.dispatch", commit=False)
+    point = batch.pickup_point
+    notifications.enqueue(
+        "batch_dispatched",
+        user_ids=_point_user_ids(point),
+        title=_("Delivery on its way: %(merchant)s", merchant=batch.merchant.name),
+        body=_("%(window)s for %(point)s has been dispatched.", window=batch.window.title, point=point.name),
+    )
+    db.session.commit()
+    return batch
+
+
+def _merchant_move(
+    batch: DeliveryBatch, user: User, sources: tuple[str, ...], target: str, action: str, *, commit: bool = True
+) -> DeliveryBatch:
+    is_member = db.session.scalar(
+        select(MerchantMember.id).where(
+            MerchantMember.merchant_id == batch.merchant_id, MerchantMember.user_id == user.id
+        )
+    )
+    if is_member is None:
+        raise NotFound()
+    values: dict = {"status": target}
+    if target == "dispatched":
+        values["dispatched_at"] = clock.now()
+    _cas_batch(batch.id, sources, values)
+    audit.record(audit.actor_for(user), action, "delivery_batch", batch.id, to_status=target)
+    db.session.refresh(batch)
+    if commit:
+        db.session.commit()
+    return batch
+
+
+def _cas_batch(batch_id: int, sources: tuple[str, ...], values: dict) -> None:
+    moved = db.session.execute(
+        update(DeliveryBatch)
+        .where(DeliveryBatch.id == batch_id, DeliveryBatch.status.in_(sources))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not moved:
+        raise InvalidTransition()
+
+
+# ---- the leader's side: arrival
+
+
+def confirm_arrival(batch_id: int, leader: Leader, user: User, shortages: dict[int, int]) -> DeliveryBatch:
+    """Record that the batch reached the leader's point, with shortages (product_id → units).
+
+    Short units are taken from the latest-placed orders first and refunded; orders become
+    ready_for_pickup, or refunded (code voided) when nothing of them arrived. Field errors are
+    keyed by str(product_id).
+    """
+    batch = get_batch_for_leader(leader.id, batch_id)
+    try:
+        # The compare-and-set comes before any refund: a second arrival stops here.
+        _cas_batch(batch.id, ARRIVABLE, {"status": "arrived", "arrived_at": clock.now(), "arrived_by_id": user.id})
+        # Lock order batch → orders: nothing else moves these orders while shortages land on them.
+        db.session.execute(
+            select(Order.id)
+            .where(Order.batch_id == batch.id, Order.status == "confirmed")
+            .order_by(Order.id)
+            .with_for_update()
+        ).all()
+        lines = shortages_.open_lines(batch.id)
+        wanted = shortages_.validate(shortages, lines)
+    except DomainError:
+        db.session.rollback()
+        raise
+    actor = audit.actor_for(user)
+    short_fen = shortages_.allocate(wanted, lines)
+
+    ready = refunded = 0
+    by_order: dict[int, list[OrderItem]] = defaultdict(list)
+    for line in lines:
+        by_order[line.order_id].append(line)
+    orders = db.session.scalars(
+        select(Order).where(Order.id.in_(by_order)).order_by(Order.id).execution_options(populate_existing=True)
+    ).all()
+    for order in orders:
+        fully_short = all(line.shortage_qty == line.quantity for line in by_order[order.id])
+        target = "refunded" if fully_short else "ready_for_pickup"
+        if not move_order(
+            order, "confirmed", target, actor, reason="arrival", detail=shortages_.detail(by_order[order.id])
+        ):
+            continue
+        amount = order.paid_fen - order.refunded_fen if fully_short else short_fen.get(order.id, 0)
+        if amount > 0:
+            payments.refund(order, amount, "shortage", actor)
+        if fully_short:
+            codes.void_code(order.id)
+            reservations.release_capacity(pickup_point_id=order.pickup_point_id, window_id=order.window_id)
+            refunded += 1
+        else:
+            ready += 1
+
+    audit.record(actor, "batch.arrive", "delivery_batch", batch.id, shortages={str(k): v for k, v in wanted.items()})
+    point = batch.pickup_point
+    notifications.enqueue(
+        "batch_arrived",
+        user_ids=_point_user_ids(point),
+        title=_("Goods arrived at %(point)s", point=point.name),
+        body=_(
+            "%(ready)d orders ready for pickup, %(refunded)d refunded; %(units)d units short.",
+            ready=ready,
+            refunded=refunded,
+            units=sum(wanted.values()),
+        ),
+    )
+    maybe_finish_batch(batch.id)
+    db.session.commit()
+    db.session.refresh(batch)
+    return batch
+
+
+def maybe_finish_batch(batch_id: int) -> bool:
+    """arrived → done once every order in it is finished. Runs in the caller's transaction;
+    call it after changing an order's status. True if this call finished the batch."""
+    # Lock the batch first: two redemptions finishing the last two orders then see each
+    # other's commit in turn, so one of them always finishes the batch.
+    db.session.execute(select(DeliveryBatch.id).where(DeliveryBatch.id == batch_id).with_for_update())
+    unfinished = select(Order.id).where(Order.batch_id == batch_id, Order.status.not_in(FINAL_ORDER_STATUSES))
+    return bool(
+        db.session.execute(
+            update(DeliveryBatch)
+            .where(DeliveryBatch.id == batch_id, DeliveryBatch.status == "arrived", ~unfinished.exists())
+            .values(status="done")
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    )
+
+
+def mark_done(batch: DeliveryBatch) -> bool:
+    """Finish the batch if every order in it is completed or refunded; commits."""
+    done = maybe_finish_batch(batch.id)
+    if done:
+        audit.record("system", "batch.done", "delivery_batch", batch.id)
+    db.session.commit()
+    return done
+
+
+# ---- helpers shared with closing
+
+
+def batch_for(window_id: int, merchant_id: int, pickup_point_id: int) -> DeliveryBatch:
+    """Get or create the batch for (window, merchant, point); the unique constraint arbitrates."""
+    stmt = select(DeliveryBatch).where(
+        DeliveryBatch.window_id == window_id,
+        DeliveryBatch.merchant_id == merchant_id,
+        DeliveryBatch.pickup_point_id == pickup_point_id,
+    )
+    batch = db.session.scalar(stmt)
+    if batch is not None:
+        return batch
+    batch = DeliveryBatch(
+        window_id=window_id,
+        merchant_id=merchant_id,
+        pickup_point_id=pickup_point_id,
+        status="created",
+        created_at=clock.now(),
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(batch)
+    except IntegrityError:
+        return db.session.execute(stmt).scalar_one()
+    return batch
+
+
+def move_order(order: Order, source: str, target: str, actor: str, *, reason: str, detail=None, **values) -> bool:
+    """Compare-and-set an order's status and record the event; False if it was not `source`."""
+    moved = db.session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.status == source)
+        .values(status=target, **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not moved:
+        return False
+    for key, value in {"status": target, **values}.items():
+        set_committed_value(order, key, value)
+    db.session.add(
+        OrderEvent(
+            order_id=order.id,
+            from_status=source,
+            to_status=target,
+            actor=actor,
+            reason=reason,
+            detail=detail,
+            created_at=clock.now(),
+        )
+    )
+    return True
+
+
+def _point_user_ids(point: PickupPoint) -> list[int]:
+    staff = db.session.scalars(select(PickupStaff.user_id).where(PickupStaff.pickup_point_id == point.id))
+    leader_user = db.session.scalar(select(Leader.user_id).where(Leader.id == point.leader_id))
+    return [*staff, *([leader_user] if leader_user else [])]

@@ -1,0 +1,324 @@
+"""Customer orders through a leader's share link: place, look up by token, cancel before cut-off.
+
+Customers have no account: the order's unguessable access token is the only key to it.
+Stock, quota, limit and capacity move only through app.services.reservations.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from app.extensions import db
+from app.models import Order, OrderEvent, OrderItem, PickupCode, PickupPoint, ShareLink, Window, WindowItem
+from app.services import clock, payments, reservations
+from app.services.errors import DomainError, InvalidTransition, NotFound, OutOfStock, ValidationFailed, WindowClosed
+from app.services.text import PHONE_RE, normalize_phone
+from app.services.windows import sellable_by
+
+MAX_LINES = 50
+MAX_QTY = 999
+NAME_MAX = 40
+CANCELLABLE = ("pending_payment", "paid")
+CODE_VISIBLE = ("confirmed", "ready_for_pickup")
+# Crockford base32 without I, L, O, U: easy to read out over the phone.
+_NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+@dataclass
+class ShopItem:
+    window_item: WindowItem
+    remaining: int
+
+    @property
+    def sold_out(self) -> bool:
+        return self.remaining <= 0
+
+
+@dataclass
+class ShopPage:
+    link: ShareLink
+    window: Window
+    state: str  # "open", "not_open" or "closed"
+    items: list[ShopItem] = field(default_factory=list)
+    points: list[PickupPoint] = field(default_factory=list)
+    providers: list[str] = field(default_factory=list)
+
+
+def window_state(window: Window) -> str:
+    now = clock.now()
+    if window.status == "open" and window.opens_at <= now < window.closes_at:
+        return "open"
+    if window.status in ("draft", "scheduled") or (window.status == "open" and now < window.opens_at):
+        return "not_open"
+    return "closed"
+
+
+def _link_or_404(slug: str) -> ShareLink:
+    link = None
+    if slug and len(slug) <= 16:
+        link = db.session.scalar(select(ShareLink).where(ShareLink.slug == slug))
+    if link is None:
+        raise NotFound()
+    return link
+
+
+def _link_sells(link: ShareLink) -> bool:
+    return link.window.merchant.active and sellable_by(link.window, link.leader)
+
+
+def shop_page(slug: str) -> ShopPage:
+    """What a customer sees behind a share link: items with what is left, points, state."""
+    link = _link_or_404(slug)
+    window = link.window
+    if window.status == "draft":
+        raise NotFound()
+    state = window_state(window) if _link_sells(link) else "closed"
+    page = ShopPage(link=link, window=window, state=state)
+    for item in db.session.scalars(
+        select(WindowItem)
+        .where(WindowItem.window_id == window.id)
+        .options(selectinload(WindowItem.product))
+        .order_by(WindowItem.id)
+    ):
+        left = item.product.stock
+        if item.quota is not None:
+            left = min(left, item.quota - item.sold)
+        page.items.append(ShopItem(window_item=item, remaining=max(0, left)))
+    page.points = active_points(link.leader_id)
+    page.providers = payments.enabled_providers()
+    return page
+
+
+def active_points(leader_id: int) -> list[PickupPoint]:
+    return list(
+        db.session.scalars(
+            select(PickupPoint).where(PickupPoint.leader_id == leader_id, PickupPoint.active).order_by(PickupPoint.id)
+        )
+    )
+
+
+def _validate_lines(window: Window, lines: dict, errors: dict[str, str]) -> list[reservations.Line]:
+    wanted: dict[int, int] = {}
+    if not isinstance(lines, dict):
+        errors["lines"] = _("Choose at least one item.")
+        return []
+    for item_id, qty in lines.items():
+        key = f"line_{item_id}"
+        if not isinstance(item_id, int) or isinstance(item_id, bool):
+            errors["lines"] = _("Unknown item.")
+            continue
+        if not isinstance(qty, int) or isinstance(qty, bool):
+            errors[key] = _("Enter a whole number.")
+        elif qty < 0:
+            errors[key] = _("The quantity cannot be negative.")
+        elif qty > MAX_QTY:
+            errors[key] = _("At most %(n)d of one item per order.", n=MAX_QTY)
+        elif qty > 0:
+            wanted[item_id] = qty
+    if len(wanted) > MAX_LINES:
+        errors["lines"] = _("At most %(n)d different items per order.", n=MAX_LINES)
+        return []
+    items = {}
+    if wanted:
+        items = {
+            item.id: item
+            for item in db.session.scalars(
+                select(WindowItem)
+                .where(WindowItem.window_id == window.id, WindowItem.id.in_(sorted(wanted)))
+                .options(selectinload(WindowItem.product))
+            )
+        }
+    for item_id in wanted:
+        if item_id not in items:
+            errors["lines"] = _("An item is not part of this group buy.")
+    if not wanted and not errors:
+        errors["lines"] = _("Choose at least one item.")
+    return [reservations.Line(items[i], wanted[i]) for i in sorted(wanted) if i in items]
+
+
+def _validate_customer(name: str, phone: str, errors: dict[str, str]) -> tuple[str, str]:
+    name = (name or "").strip() if isinstance(name, str) else ""
+    if not name:
+        errors["customer_name"] = _("Enter your name.")
+    elif len(name) > NAME_MAX or not name.isprintable():
+        errors["customer_name"] = _("Use at most %(n)d ordinary characters.", n=NAME_MAX)
+    phone = normalize_phone(phone) if isinstance(phone, str) else ""
+    if not PHONE_RE.match(phone):
+        errors["customer_phone"] = _("Enter an 11-digit mainland mobile number.")
+    return name, phone
+
+
+def _new_number() -> str:
+    day = clock.to_local(clock.now()).strftime("%y%m%d")
+    return day + "-" + "".join(secrets.choice(_NUMBER_ALPHABET) for _ in range(10))
+
+
+def place_order(
+    slug: str, *, lines: dict[int, int], pickup_point_id: int, customer_name: str, customer_phone: str, provider: str
+) -> Order:
+    """Reserve everything and create a pending order, or raise and leave nothing behind."""
+    try:
+        return _place(slug, lines, pickup_point_id, customer_name, customer_phone, provider)
+    except DomainError:
+        db.session.rollback()
+        raise
+    except IntegrityError:
+        # A CHECK constraint (stock, quota, usage never negative) is the last line of defence.
+        db.session.rollback()
+        raise OutOfStock() from None
+
+
+def _place(slug, lines, pickup_point_id, customer_name, customer_phone, provider) -> Order:
+    link = _link_or_404(slug)
+    window = link.window
+    if window_state(window) != "open" or not _link_sells(link):
+        raise WindowClosed()
+    errors: dict[str, str] = {}
+    point = None
+    if isinstance(pickup_point_id, int) and not isinstance(pickup_point_id, bool):
+        point = db.session.get(PickupPoint, pickup_point_id)
+    if point is None or point.leader_id != link.leader_id or not point.active:
+        errors["pickup_point_id"] = _("Choose one of this leader's pickup points.")
+    name, phone = _validate_customer(customer_name, customer_phone, errors)
+    wanted = _validate_lines(window, lines, errors)
+    if provider not in payments.enabled_providers():
+        errors["payment_provider"] = _("Choose a payment method.")
+    if errors:
+        raise ValidationFailed(fields=errors)
+
+    reservations.reserve(wanted, window_id=window.id, customer_phone=phone, pickup_point=point)
+    order = Order(
+        number=_new_number(),
+        access_token=secrets.token_urlsafe(32),
+        window_id=window.id,
+        leader_id=link.leader_id,
+        pickup_point_id=point.id,
+        customer_name=name,
+        customer_phone=phone,
+        status="pending_payment",
+        payment_provider=provider,
+        total_fen=sum(line.window_item.group_price_fen * line.quantity for line in wanted),
+        created_at=clock.now(),
+    )
+    db.session.add(order)
+    db.session.flush()
+    for line in wanted:
+        item = line.window_item
+        db.session.add(
+            OrderItem(
+                order_id=order.id,
+                window_item_id=item.id,
+                product_id=item.product_id,
+                product_name=item.product.name,
+                product_spec=item.product.spec,
+                unit_price_fen=item.group_price_fen,
+                quantity=line.quantity,
+                status="reserved",
+            )
+        )
+    db.session.add(
+        OrderEvent(
+            order_id=order.id,
+            from_status=None,
+            to_status="pending_payment",
+            actor="customer",
+            reason="placed",
+            detail={"slug": link.slug},
+            created_at=clock.now(),
+        )
+    )
+    db.session.commit()
+    return order
+
+
+def get_order_by_token(token: str) -> Order:
+    """The order behind a customer's link; a wrong token is indistinguishable from none."""
+    order = None
+    if token and len(token) <= 64:
+        order = db.session.scalar(select(Order).where(Order.access_token == token))
+    if order is None:
+        raise NotFound()
+    return order
+
+
+def live_code(order: Order) -> PickupCode | None:
+    """The pickup code a customer may show, once the order is confirmed and until it is used up."""
+    if order.status not in CODE_VISIBLE:
+        return None
+    return db.session.scalar(select(PickupCode).where(PickupCode.order_id == order.id, PickupCode.status == "issued"))
+
+
+def can_cancel(order: Order) -> bool:
+    return order.status in CANCELLABLE and window_state(order.window) == "open"
+
+
+def cancel_order(access_token: str, *, actor: str = "customer", reason: str = "") -> Order:
+    """Cancel before cut-off: give back what was reserved and refund what was paid."""
+    try:
+        return _cancel(access_token, actor, reason)
+    except DomainError:
+        db.session.rollback()
+        raise
+
+
+def _cancel(access_token: str, actor: str, reason: str) -> Order:
+    order = get_order_by_token(access_token)
+    # Same lock order as reservations and the close job: window items first, then the order.
+    db.session.execute(
+        select(WindowItem.id).where(WindowItem.window_id == order.window_id).order_by(WindowItem.id).with_for_update()
+    ).all()
+    order = db.session.execute(
+        select(Order).where(Order.id == order.id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+    if order.status == "cancelled":
+        return order  # a double click, or two tabs: the first cancel already did the work
+    if order.status not in CANCELLABLE:
+        raise InvalidTransition()
+    # Read the window again under the locks: a close that committed meanwhile must be seen.
+    window = db.session.execute(
+        select(Window).where(Window.id == order.window_id).execution_options(populate_existing=True)
+    ).scalar_one()
+    if window_state(window) != "open":
+        raise WindowClosed(_("The group buy has closed; the order can no longer be cancelled."))
+    was = order.status
+    now = clock.now()
+    changed = db.session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.status == was)
+        .values(status="cancelled", cancelled_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not changed:  # pragma: no cover - guarded by the row lock above
+        raise InvalidTransition()
+    live_items = [item for item in order.items if item.status == "reserved"]
+    reservations.release_items(live_items, order.customer_phone)
+    reservations.release_capacity(pickup_point_id=order.pickup_point_id, window_id=order.window_id)
+    db.session.execute(
+        update(OrderItem)
+        .where(OrderItem.order_id == order.id, OrderItem.status == "reserved")
+        .values(status="cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    db.session.add(
+        OrderEvent(
+            order_id=order.id,
+            from_status=was,
+            to_status="cancelled",
+            actor=actor[:60],
+            reason=(reason or "cancelled")[:200],
+            created_at=now,
+        )
+    )
+    db.session.refresh(order)
+    if was == "paid":
+        owed = order.paid_fen - order.refunded_fen
+        if owed > 0:
+            payments.refund(order, owed, reason="customer_cancelled", actor=actor)
+    db.session.commit()
+    return order

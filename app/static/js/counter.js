@@ -1,0 +1,51 @@
+// Pickup counter: keep the code input focused for USB/Bluetooth scanners (they "type" the code
+// and press Enter, which submits the form by itself), and never submit a confirm twice.
+(function () {
+  "use strict";
+  var input = document.querySelector("[data-counter-input]");
+
+  function refocus() {
+    if (input && document.activeElement !== input && !document.querySelector("dialog[open]")) {
+      input.focus();
+    }
+  }
+
+  if (input) {
+    // After a successful hand-over the next customer's code starts from an empty input.
+    if (document.querySelector("[data-redeem-ok]")) {
+      input.value = "";
+    }
+    input.focus();
+    input.select();
+    // A click on empty space (or coming back to the tab) must not strand the scanner's keystrokes.
+    document.addEventListener("click", function (event) {
+      if (!event.target.closest("a, button, input, select, textarea, label")) {
+        refocus();
+      }
+    });
+    window.addEventListener("focus", refocus);
+    var select = document.querySelector(".counter-form select");
+    if (select) {
+      select.addEventListener("change", function () { input.focus(); });
+    }
+  }
+
+  // The preview's confirm: one submit only; Escape goes back for the next code.
+  document.querySelectorAll("form[data-once]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (form.dataset.sent) {
+        event.preventDefault();
+        return;
+      }
+      form.dataset.sent = "1";
+    });
+  });
+  var cancel = document.querySelector("[data-cancel]");
+  if (cancel) {
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") {
+        window.location.href = cancel.href;
+      }
+    });
+  }
+})();
