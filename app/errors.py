@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.blueprints.access import wants_json
 from app.extensions import db
-from app.services.errors import DomainError
+from app.services.errors import DomainError, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,18 @@ def _respond(status: int, code: str, message: str, extra: dict | None = None):
     return render_template("errors/error.html", status=status, message=message), status
 
 
+# Ids are INTEGER columns; one past their range is simply not found. Unchecked, SQLite cannot
+# bind it and PostgreSQL overflows — both a 500. A converter with max= would instead make
+# Werkzeug answer 405 for the sibling methods of the rule.
+MAX_ID = 2**31 - 1
+
+
 def register(app: Flask) -> None:
+    @app.url_value_preprocessor
+    def ids_in_range(endpoint, values):  # noqa: ARG001
+        if values and any(isinstance(v, int) and not 0 <= v <= MAX_ID for v in values.values()):
+            raise NotFound()
+
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
         db.session.rollback()

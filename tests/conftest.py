@@ -67,6 +67,9 @@ def app(engine_name, _apps, tmp_path_factory, monkeypatch):
                 "PICKUP_LABELS_DIR": str(instance / "labels"),
                 # The test process must never hold SQLite's write lock while a live server works.
                 "SQLITE_IMMEDIATE_WRITES": False,
+                # Tests assert on readable English messages; tests/integration/test_i18n.py pins
+                # the shipped default (zh, from app/config.py) and checks the Chinese UI there.
+                "BABEL_DEFAULT_LOCALE": "en",
             }
         )
         with application.app_context():

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
@@ -25,7 +26,7 @@ def create_token(user: User, name: str) -> tuple[ApiToken, str]:
     """Create a token; the plain value is returned once and never stored."""
     name = (name or "").strip()
     if not name or len(name) > 80:
-        raise ValidationFailed(fields={"name": "Give the token a name of 1–80 characters."})
+        raise ValidationFailed(fields={"name": _l("Give the token a name of 1–80 characters.")})
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user.id, name=name, prefix=plain[:10], token_hash=_hash(plain))
     db.session.add(token)

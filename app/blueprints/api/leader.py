@@ -5,16 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from flask import g, request
+from flask import g
 from flask_login import current_user
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.blueprints.api import bp
-from app.blueprints.api.common import api_role, document, field_errors, parse, respond
+from app.blueprints.api.common import api_role, document, parse, parse_query, respond
 from app.blueprints.api.schemas import ApiModel
 from app.models.orders import ORDER_STATUSES
 from app.services import deliveries, leader_orders
-from app.services.errors import ValidationFailed
 from app.services.text import mask_phone
 
 _ID = Field(ge=1, le=2**31 - 1)
@@ -118,13 +117,15 @@ def _order_out(order) -> LeaderOrderOut:
 
 
 @bp.get("/leader/orders")
-@document(summary="The leader's orders, by window and status (50 per page)", response=OrdersPage, tags=["leader"])
+@document(
+    summary="The leader's orders, by window and status (50 per page)",
+    query=OrdersQuery,
+    response=OrdersPage,
+    tags=["leader"],
+)
 @api_role("leader")
 def leader_orders_list():
-    try:
-        query = OrdersQuery.model_validate(request.args.to_dict())
-    except ValidationError as exc:
-        raise ValidationFailed(fields=field_errors(exc)) from None
+    query = parse_query(OrdersQuery)
     page = leader_orders.list_orders(g.leader, window_id=query.window_id, tab=query.status, page=query.page)
     return respond(
         OrdersPage(orders=[_order_out(o) for o in page.items], page=page.page, pages=page.pages, total=page.total)

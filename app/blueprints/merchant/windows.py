@@ -47,7 +47,7 @@ def _product_groups(window=None) -> list[tuple[str, list[tuple[int, str]]]]:
     for product in products:
         label = f"{product.name} {product.spec} · {format_yuan(product.price_fen)}".replace("  ", " ")
         if not product.listed:
-            label += " " + _("(unlisted)")
+            label = _("%(label)s (unlisted)", label=label)
         groups.setdefault(product.category or _("Other"), []).append((product.id, label))
     return list(groups.items())
 
