@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.blueprints.api import bp
 from app.blueprints.api.common import api_role, document, parse, parse_query, respond
-from app.blueprints.api.schemas import ApiModel
+from app.blueprints.api.schemas import ApiModel, OrderLineOut
 from app.models.orders import ORDER_STATUSES
 from app.services import deliveries, leader_orders
 from app.services.text import mask_phone
@@ -28,16 +28,6 @@ class OrdersQuery(BaseModel):
     window_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     status: StatusFilter = Field(default="all", description='An order status, a tab ("closed") or "all".')
     page: int = Field(default=1, ge=1, le=100_000)
-
-
-class OrderLineOut(BaseModel):
-    product_id: int
-    name: str
-    spec: str
-    unit_price_fen: int
-    quantity: int
-    shortage_qty: int
-    status: str
 
 
 class LeaderOrderOut(BaseModel):
@@ -101,18 +91,7 @@ def _order_out(order) -> LeaderOrderOut:
         paid_fen=order.paid_fen,
         refunded_fen=order.refunded_fen,
         created_at=order.created_at,
-        items=[
-            OrderLineOut(
-                product_id=item.product_id,
-                name=item.product_name,
-                spec=item.product_spec,
-                unit_price_fen=item.unit_price_fen,
-                quantity=item.quantity,
-                shortage_qty=item.shortage_qty,
-                status=item.status,
-            )
-            for item in order.items
-        ],
+        items=[OrderLineOut.of(item) for item in order.items],
     )
 
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, StrictInt
 
 from app.blueprints.api import bp
 from app.blueprints.api.common import document, parse, respond
-from app.blueprints.api.schemas import ApiModel
+from app.blueprints.api.schemas import ApiModel, OrderLineOut
 from app.blueprints.shop.labels import status_label
 from app.blueprints.shop.views import order_rate_limit
 from app.extensions import csrf, limiter
@@ -63,16 +63,6 @@ class WindowOut(BaseModel):
     pickup_date: date
 
 
-class OrderLineOut(BaseModel):
-    window_item_id: int
-    name: str
-    spec: str
-    unit_price_fen: int
-    quantity: int
-    shortage_qty: int
-    status: str
-
-
 class OrderOut(BaseModel):
     number: str
     status: str
@@ -109,18 +99,7 @@ def _order_out(order: Order) -> OrderOut:
         created_at=order.created_at,
         window=WindowOut(id=window.id, title=window.title, closes_at=window.closes_at, pickup_date=window.pickup_date),
         pickup_point=PointOut(id=point.id, name=point.name, address=point.address, opening_hours=point.opening_hours),
-        items=[
-            OrderLineOut(
-                window_item_id=i.window_item_id,
-                name=i.product_name,
-                spec=i.product_spec,
-                unit_price_fen=i.unit_price_fen,
-                quantity=i.quantity,
-                shortage_qty=i.shortage_qty,
-                status=i.status,
-            )
-            for i in order.items
-        ],
+        items=[OrderLineOut.of(i) for i in order.items],
         can_cancel=ordering.can_cancel(order),
         pay_url=payments.start_payment(order) if order.status == "pending_payment" else None,
         code=codes.format_code(code.code) if code else None,

@@ -37,3 +37,29 @@ class Me(BaseModel):
 
 class LocaleIn(ApiModel):
     locale: Literal["zh", "en"]
+
+
+class OrderLineOut(BaseModel):
+    """One line of an order, as every order-returning endpoint shows it."""
+
+    window_item_id: int
+    product_id: int
+    name: str
+    spec: str
+    unit_price_fen: int
+    quantity: int
+    shortage_qty: int
+    status: str
+
+    @classmethod
+    def of(cls, item) -> OrderLineOut:
+        return cls(
+            window_item_id=item.window_item_id,
+            product_id=item.product_id,
+            name=item.product_name,
+            spec=item.product_spec,
+            unit_price_fen=item.unit_price_fen,
+            quantity=item.quantity,
+            shortage_qty=item.shortage_qty,
+            status=item.status,
+        )
