@@ -28,12 +28,12 @@ test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: setup
-	$(BIN)/ruff check app tests
-	$(BIN)/ruff format --check app tests
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 fmt: setup
-	$(BIN)/ruff format app tests
-	$(BIN)/ruff check --fix app tests
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 migrate: setup
 	$(BIN)/flask db upgrade
