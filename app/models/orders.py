@@ -31,6 +31,10 @@ class Order(db.Model):
     __table_args__ = (
         CheckConstraint("total_fen >= 0", name="total_not_negative"),
         CheckConstraint("refunded_fen >= 0", name="refunded_not_negative"),
+        # live_slot mirrors shelf_slot while the bag waits at the point and is NULL once it is
+        # collected or refunded, so the database keeps slots unique among waiting bags and a
+        # freed number can be given to the next batch.
+        UniqueConstraint("pickup_point_id", "live_slot"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,6 +56,10 @@ class Order(db.Model):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    shelf_slot: Mapped[int | None]  # 货架号, kept after collection for history and reprints
+    live_slot: Mapped[int | None]
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     window: Mapped[Window] = relationship()
     leader: Mapped[Leader] = relationship()
@@ -65,6 +73,7 @@ class OrderItem(db.Model):
     __table_args__ = (
         CheckConstraint("quantity >= 1", name="quantity_positive"),
         CheckConstraint("shortage_qty >= 0 AND shortage_qty <= quantity", name="shortage_in_range"),
+        CheckConstraint("redeemed_qty >= 0 AND redeemed_qty + shortage_qty <= quantity", name="redeemed_in_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -76,6 +85,7 @@ class OrderItem(db.Model):
     unit_price_fen: Mapped[int]
     quantity: Mapped[int]
     shortage_qty: Mapped[int] = mapped_column(default=0)
+    redeemed_qty: Mapped[int] = mapped_column(default=0)  # handed over so far (partial pickup)
     status: Mapped[str] = mapped_column(String(12), default="reserved")
     redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -49,4 +49,12 @@ class Redemption(db.Model):
     device: Mapped[str] = mapped_column(String(80), default="")
     outcome: Mapped[str] = mapped_column(String(20))  # redeemed, already_redeemed, ...
     response: Mapped[dict] = mapped_column(JSON)
+    # What this redemption handed over: [{"order_item_id", "quantity"}], so an undo gives back
+    # exactly that and a partial pickup leaves the rest redeemable.
+    lines: Mapped[list | None] = mapped_column(JSON)
+    # When an offline device says it handed the bag over (its clock); NULL for online requests.
+    offline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    undone_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    undo_reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
