@@ -66,6 +66,11 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS", "30000")),
         "SQLITE_IMMEDIATE_WRITES": _bool(env.get("SQLITE_IMMEDIATE_WRITES"), True),
+        "REDEEM_UNDO_MINUTES": int(env.get("REDEEM_UNDO_MINUTES", "10")),
+        "CODE_LOCK_FAILURES": int(env.get("CODE_LOCK_FAILURES", "5")),
+        "CODE_LOCK_WINDOW_MINUTES": int(env.get("CODE_LOCK_WINDOW_MINUTES", "10")),
+        "CODE_LOCK_MINUTES": int(env.get("CODE_LOCK_MINUTES", "10")),
+        "OVERDUE_DAYS": int(env.get("OVERDUE_DAYS", "2")),
     }
     config.update(overrides)
     return config

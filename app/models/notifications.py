@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -45,6 +45,8 @@ class AuditRecord(db.Model):
     """Who did what to money and redemptions, kept even when the attempt failed."""
 
     __tablename__ = "audit_records"
+    # The counter lock counts recent failed code lookups by action and time.
+    __table_args__ = (Index("ix_audit_records_action_created_at", "action", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     actor: Mapped[str] = mapped_column(String(60))

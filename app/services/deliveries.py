@@ -31,7 +31,7 @@ from app.models import (
     Window,
 )
 from app.permissions import scoped_or_404
-from app.services import audit, clock, codes, notifications, payments, reservations
+from app.services import audit, clock, codes, notifications, payments, reservations, slots
 from app.services import shortages as shortages_
 from app.services.errors import DomainError, InvalidTransition, NotFound
 from app.services.text import mask_name, mask_phone
@@ -274,10 +274,12 @@ def confirm_arrival(batch_id: int, leader: Leader, user: User, shortages: dict[i
             payments.refund(order, amount, "shortage", actor)
         if fully_short:
             codes.void_code(order.id)
+            slots.free_slot(order)
             reservations.release_capacity(pickup_point_id=order.pickup_point_id, window_id=order.window_id)
             refunded += 1
         else:
             ready += 1
+    slots.assign_slots(batch.id)
 
     audit.record(actor, "batch.arrive", "delivery_batch", batch.id, shortages={str(k): v for k, v in wanted.items()})
     point = batch.pickup_point

@@ -114,3 +114,9 @@ class AmountMismatch(DomainError):
 class RefundTooLarge(Conflict):
     code = "refund_too_large"
     default_message = _l("A refund cannot exceed what was paid.")
+
+
+class CodeEntryLocked(DomainError):
+    status = 429
+    code = "code_entry_locked"
+    default_message = _l("Too many wrong codes: code entry is locked for a while.")

@@ -17,13 +17,14 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import Order, OrderItem, PickupCode, PickupPoint, Redemption, User
+from app.models import Order, PickupCode, PickupPoint, Redemption, User
 from app.permissions import staff_point_ids
-from app.services import audit, clock, codes, deliveries
+from app.services import audit, clock, codes, counter_lock, deliveries, redemption_lines, slots
 from app.services.catalog import has_control_chars
 from app.services.errors import (
     AlreadyRedeemed,
     BadSignature,
+    CodeEntryLocked,
     Conflict,
     DomainError,
     InvalidCode,
@@ -54,17 +55,19 @@ def counter_points(user: User) -> list[PickupPoint]:
     return list(db.session.scalars(select(PickupPoint).where(PickupPoint.id.in_(ids)).order_by(PickupPoint.name)))
 
 
-def _lookup_failed(user: User, point_id: int, exc: DomainError, digits: str, code: PickupCode | None = None):
-    """Audit a failed lookup (never the full code) and commit it before the error rolls back."""
-    audit.record(
-        audit.actor_for(user),
-        "code_lookup",
-        "pickup_code",
-        code.id if code else None,
-        pickup_point_id=point_id,
-        outcome=exc.code,
-        last4=digits[-4:],
-    )
+def _lookup_failed(
+    user: User,
+    point_id: int,
+    exc: DomainError,
+    digits: str,
+    code: PickupCode | None = None,
+    *,
+    outcome: str | None = None,
+    device_id: str = "",
+):
+    """Audit a failed lookup with its real reason (never the full code) and commit it before the
+    error rolls back. `outcome` is the reason when the answer given is deliberately vaguer."""
+    counter_lock.record_lookup(audit.actor_for(user), point_id, code, outcome or exc.code, digits, device_id)
     db.session.commit()
     return exc
 
@@ -85,16 +88,21 @@ def _already_redeemed(code: PickupCode) -> AlreadyRedeemed:
     )
 
 
-def _code_from_qr(user: User, point_id: int, text: str) -> tuple[PickupCode | None, str]:
+def _code_from_qr(user: User, point_id: int, text: str, device_id: str) -> tuple[PickupCode | None, str]:
     try:
         fields = codes.verify_qr(text)
     except BadSignature:
         raise _lookup_failed(
-            user, point_id, BadSignature(_("Invalid signature: this QR code was not issued by us.")), ""
+            user,
+            point_id,
+            BadSignature(_("Invalid signature: this QR code was not issued by us.")),
+            "",
+            device_id=device_id,
         ) from None
     digits = fields["code"]
     if fields["pickup_point_id"] != point_id:
-        raise _lookup_failed(user, point_id, NotYourPickupPoint(), digits)
+        # The same answer as an unknown code: a guesser must not learn that a code exists elsewhere.
+        raise _lookup_failed(user, point_id, InvalidCode(), digits, outcome="wrong_point", device_id=device_id)
     code = db.session.scalar(
         select(PickupCode).where(
             PickupCode.order_id == fields["order_id"],
@@ -105,10 +113,10 @@ def _code_from_qr(user: User, point_id: int, text: str) -> tuple[PickupCode | No
     return code, digits
 
 
-def _code_from_digits(user: User, point_id: int, text: str) -> tuple[PickupCode | None, str]:
+def _code_from_digits(user: User, point_id: int, text: str, device_id: str) -> tuple[PickupCode | None, str]:
     digits = re.sub(r"[\s\-]", "", text)
     if not _DIGITS_RE.match(digits):
-        raise _lookup_failed(user, point_id, _malformed(), digits if digits.isdigit() else "")
+        raise _lookup_failed(user, point_id, _malformed(), digits if digits.isdigit() else "", device_id=device_id)
     live = db.session.scalar(
         select(PickupCode).where(PickupCode.pickup_point_id == point_id, PickupCode.live_code == digits)
     )
@@ -123,30 +131,35 @@ def _code_from_digits(user: User, point_id: int, text: str) -> tuple[PickupCode 
     return spent, digits
 
 
-def find_code(user: User, point_id: int, text: str) -> PickupCode:
-    """The live code typed (8 digits) or scanned (signed QR text) at this point; every attempt is audited."""
+def _check_lock(user: User, point_id: int, device_id: str) -> None:
+    try:
+        counter_lock.check(audit.actor_for(user), device_id, point_id)
+    except CodeEntryLocked as exc:
+        raise _lookup_failed(user, point_id, exc, "", device_id=device_id) from None
+
+
+def find_code(user: User, point_id: int, text: str, device_id: str = "") -> PickupCode:
+    """The live code typed (8 digits) or scanned (signed QR text) at this point; every attempt is
+    audited, and repeated wrong codes lock entry for the user, the device and the point."""
     text = (text or "").strip()
+    device_id = counter_lock.clean_device_id(device_id)
     if point_id not in staff_point_ids(user):
-        raise _lookup_failed(user, point_id, NotYourPickupPoint(), "")
+        raise _lookup_failed(user, point_id, NotYourPickupPoint(), "", device_id=device_id)
+    # Checked before looking at the code, so a locked counter answers the same for every code.
+    _check_lock(user, point_id, device_id)
     if len(text) > 300 or has_control_chars(text):
-        raise _lookup_failed(user, point_id, _malformed(), "")
+        raise _lookup_failed(user, point_id, _malformed(), "", device_id=device_id)
     if text.startswith(codes.QR_VERSION + "."):
-        code, digits = _code_from_qr(user, point_id, text)
+        code, digits = _code_from_qr(user, point_id, text, device_id)
     else:
-        code, digits = _code_from_digits(user, point_id, text)
-    if code is None or code.status == "void":
-        raise _lookup_failed(user, point_id, InvalidCode(), digits, code)
+        code, digits = _code_from_digits(user, point_id, text, device_id)
+    if code is None:
+        raise _lookup_failed(user, point_id, InvalidCode(), digits, device_id=device_id)
+    if code.status == "void":
+        raise _lookup_failed(user, point_id, InvalidCode(), digits, code, outcome="void", device_id=device_id)
     if code.status == "redeemed":
-        raise _lookup_failed(user, point_id, _already_redeemed(code), digits, code)
-    audit.record(
-        audit.actor_for(user),
-        "code_lookup",
-        "pickup_code",
-        code.id,
-        pickup_point_id=point_id,
-        outcome="found",
-        last4=digits[-4:],
-    )
+        raise _lookup_failed(user, point_id, _already_redeemed(code), digits, code, device_id=device_id)
+    counter_lock.record_lookup(audit.actor_for(user), point_id, code, "found", digits, device_id)
     db.session.commit()
     return code
 
@@ -154,11 +167,14 @@ def find_code(user: User, point_id: int, text: str) -> PickupCode:
 def _lines(order: Order) -> list[dict]:
     return [
         {
+            "order_item_id": item.id,
             "name": item.product_name,
             "spec": item.product_spec,
             "quantity": item.quantity,
             "shortage_qty": item.shortage_qty,
             "hand_over": item.quantity - item.shortage_qty,
+            "redeemed_qty": item.redeemed_qty,
+            "remaining": redemption_lines.remaining(item),
             "shortage": item.shortage_qty > 0,
         }
         for item in order.items
@@ -166,9 +182,9 @@ def _lines(order: Order) -> list[dict]:
     ]
 
 
-def preview(user: User, point_id: int, text: str) -> dict:
+def preview(user: User, point_id: int, text: str, device_id: str = "") -> dict:
     """What the counter shows before the hand-over, with a fresh idempotency key for the confirm."""
-    code = find_code(user, point_id, text)
+    code = find_code(user, point_id, text, device_id)
     order = code.order
     return {
         "code_id": code.id,
@@ -177,6 +193,7 @@ def preview(user: User, point_id: int, text: str) -> dict:
         "order_number": order.number,
         "status": order.status,
         "redeemable": order.status == "ready_for_pickup",
+        "shelf_slot": order.shelf_slot,
         "customer_name": mask_name(order.customer_name),
         "customer_phone": mask_phone(order.customer_phone),
         "pickup_point": {"id": code.pickup_point_id, "name": code.pickup_point.name},
@@ -260,10 +277,26 @@ def _check_request(key: str, device: str) -> tuple[str, str]:
     return key, device
 
 
-def redeem(user: User, point_id: int, code_id: int, idempotency_key: str, device: str = "") -> dict:
-    """Hand the order over: redeem its code once, complete the order, and return the answer stored
-    under the idempotency key (a replay returns — or raises — the first answer)."""
+def _store_success(user, code, key, device, response, taken) -> Redemption | None:
+    row = _store(user, code, key, device, "redeemed", response)
+    if row is not None:
+        row.lines = [{"order_item_id": item_id, "quantity": qty} for item_id, qty in sorted(taken.items())]
+    return row
+
+
+def redeem(
+    user: User,
+    point_id: int,
+    code_id: int,
+    idempotency_key: str,
+    device: str = "",
+    lines: dict[int, int] | None = None,
+) -> dict:
+    """Hand over the order, or some units of it (`lines`: order item id → units; None = all that
+    remain). The code is redeemed and the order completed once nothing remains. The answer is
+    stored under the idempotency key (a replay returns — or raises — the first answer)."""
     key, device = _check_request(idempotency_key, device)
+    wanted = redemption_lines.parse_lines(lines)
     stored = _stored(key)
     if stored is not None:
         return _replay(stored, user)
@@ -286,8 +319,64 @@ def redeem(user: User, point_id: int, code_id: int, idempotency_key: str, device
     db.session.refresh(order)
     if order.status != "ready_for_pickup":
         return _refuse(user, code, key, device, NotArrived())
+    for item in order.items:
+        db.session.refresh(item)
+    try:
+        taken = redemption_lines.plan(order, wanted)
+    except ValidationFailed:
+        db.session.rollback()
+        raise
 
     now = clock.now()
+    actor = audit.actor_for(user)
+    redemption_lines.take(order.id, taken, now)
+    complete = redemption_lines.units_left(order.id) == 0
+    if complete and not _complete(user, code, order, now, actor, device):
+        db.session.refresh(code)
+        if code.status == "redeemed":
+            return _refuse(user, code, key, device, _already_redeemed(code))
+        raise InvalidCode()
+    audit.record(
+        actor,
+        "redeem",
+        "pickup_code",
+        code.id,
+        pickup_point_id=point_id,
+        order_id=order.id,
+        device=device,
+        lines={str(item_id): qty for item_id, qty in taken.items()},
+        complete=complete,
+    )
+    for item in order.items:
+        db.session.refresh(item)
+    response = {
+        "outcome": "redeemed",
+        "complete": complete,
+        "code_id": code.id,
+        "order_id": order.id,
+        "order_number": order.number,
+        "pickup_point_id": point_id,
+        "shelf_slot": order.shelf_slot,
+        "redeemed_at": now.isoformat(),
+        "redeemed_by": user.name,
+        "customer_name": mask_name(order.customer_name),
+        "items": _lines(order),
+        "handed_over": [{"order_item_id": item_id, "quantity": qty} for item_id, qty in sorted(taken.items())],
+    }
+    row = _store_success(user, code, key, device, response, taken)
+    if row is None:
+        return _replay_raced(key, user)
+    response = {**response, "redemption_id": row.id}
+    row.response = response  # a new object, so the change is flushed and a replay answers with the id too
+    if complete and order.batch_id is not None:
+        deliveries.maybe_finish_batch(order.batch_id)
+    db.session.commit()
+    return response
+
+
+def _complete(user: User, code: PickupCode, order: Order, now, actor: str, device: str) -> bool:
+    """Nothing remains: redeem the code (compare-and-set), complete the order, free its slot.
+    False (everything rolled back) if someone else redeemed or the order was refunded meanwhile."""
     claimed = db.session.execute(
         update(PickupCode)
         .where(PickupCode.id == code.id, PickupCode.status == "issued")
@@ -295,43 +384,13 @@ def redeem(user: User, point_id: int, code_id: int, idempotency_key: str, device
         .execution_options(synchronize_session=False)
     ).rowcount
     if not claimed:
-        # Someone else redeemed (or the order was refunded) between our read and the update.
-        db.session.refresh(code)
-        if code.status == "redeemed":
-            return _refuse(user, code, key, device, _already_redeemed(code))
-        raise InvalidCode()
-    actor = audit.actor_for(user)
-    detail = {"pickup_code_id": code.id, "pickup_point_id": point_id, "device": device}
+        db.session.rollback()
+        return False
+    detail = {"pickup_code_id": code.id, "pickup_point_id": code.pickup_point_id, "device": device}
     if not deliveries.move_order(
         order, "ready_for_pickup", "completed", actor, reason="redeemed", detail=detail, completed_at=now
     ):
         db.session.rollback()
         raise InvalidTransition(_("This order changed meanwhile; look the code up again."))
-    db.session.execute(
-        update(OrderItem)
-        .where(
-            OrderItem.order_id == order.id,
-            OrderItem.status == "confirmed",
-            OrderItem.shortage_qty < OrderItem.quantity,
-        )
-        .values(status="redeemed", redeemed_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    audit.record(actor, "redeem", "pickup_code", code.id, pickup_point_id=point_id, order_id=order.id, device=device)
-    response = {
-        "outcome": "redeemed",
-        "code_id": code.id,
-        "order_id": order.id,
-        "order_number": order.number,
-        "pickup_point_id": point_id,
-        "redeemed_at": now.isoformat(),
-        "redeemed_by": user.name,
-        "customer_name": mask_name(order.customer_name),
-        "items": _lines(order),
-    }
-    if _store(user, code, key, device, "redeemed", response) is None:
-        return _replay_raced(key, user)
-    if order.batch_id is not None:
-        deliveries.maybe_finish_batch(order.batch_id)
-    db.session.commit()
-    return response
+    slots.free_slot(order)
+    return True

@@ -170,11 +170,13 @@ def test_staff_of_another_point_gets_404(bags, make_user, make_point):
     assert db.session.get(PickupCode, bag.code.id, populate_existing=True).status == "issued"
 
 
-def test_scanned_qr_of_another_point_says_so(bags, make_point):
+def test_scanned_qr_of_another_point_answers_like_an_unknown_code_and_audits_why(bags, make_point):
     bag = bags.make()
     mine = make_point(bag.leader, staff=[bag.staff])
-    with pytest.raises(NotYourPickupPoint):
+    with pytest.raises(InvalidCode):
         redemption.find_code(bag.staff, mine.id, codes.qr_text(bag.code))
+    record = db.session.scalars(select(AuditRecord).where(AuditRecord.action == "code_lookup")).all()[-1]
+    assert record.detail["outcome"] == "wrong_point"
 
 
 def test_leader_may_redeem_at_own_point(bags):

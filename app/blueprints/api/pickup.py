@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from flask import request
 from flask_login import current_user
 from pydantic import BaseModel, Field
 
@@ -9,9 +12,21 @@ from app.blueprints.api import bp
 from app.blueprints.api.common import api_role, document, parse, respond
 from app.blueprints.api.schemas import ApiModel
 from app.blueprints.pickup.limits import code_entry_limit
-from app.services import codes, redemption
+from app.services import codes, redemption, redemption_undo
+from app.services.redemption_lines import MAX_UNITS
 
 _ID = Field(ge=1, le=2**31 - 1)
+_DEVICE_HEADER = "X-Device-Id"
+_DEVICE_NOTE = (
+    " Send a random per-device id in the `X-Device-Id` header (8–64 letters, digits, - or _): after "
+    "too many wrong codes entry is locked per user, per device and per pickup point (429 code_entry_locked, "
+    "the same answer for every code until `retry_at`). Unknown, void and other points' codes all answer "
+    "404 invalid_code."
+)
+
+
+def _device_id() -> str:
+    return request.headers.get(_DEVICE_HEADER, "")
 
 
 class PreviewIn(ApiModel):
@@ -20,11 +35,14 @@ class PreviewIn(ApiModel):
 
 
 class Line(BaseModel):
+    order_item_id: int
     name: str
     spec: str
     quantity: int
     shortage_qty: int = Field(description="Units that did not arrive: refunded, never handed over.")
     hand_over: int = Field(description="Units to hand over: quantity minus shortage.")
+    redeemed_qty: int = Field(description="Units handed over so far (partial pickup).")
+    remaining: int = Field(description="Units still to hand over.")
     shortage: bool
 
 
@@ -40,6 +58,7 @@ class PreviewOut(BaseModel):
     order_number: str
     status: str
     redeemable: bool = Field(description="True once the goods arrived (status ready_for_pickup).")
+    shelf_slot: int | None = Field(description="货架号: the shelf slot where the bag waits.")
     customer_name: str = Field(description="Masked.")
     customer_phone: str = Field(description="Masked, 138****5678.")
     pickup_point: PointRef
@@ -57,10 +76,23 @@ class RedeemIn(ApiModel):
         description="Unique per hand-over attempt; a retry with the same key returns the first answer.",
     )
     device: str = Field(default="", max_length=80)
+    lines: dict[Annotated[int, Field(ge=1, le=2**31 - 1)], Annotated[int, Field(ge=0, le=MAX_UNITS)]] | None = Field(
+        default=None,
+        description="Partial pickup: order item id → units to hand over now. Omit to hand over everything left.",
+    )
+
+
+class HandedOver(BaseModel):
+    order_item_id: int
+    quantity: int
 
 
 class RedeemOut(BaseModel):
     outcome: str = Field(description='Always "redeemed" on success; refusals are 409 errors.')
+    complete: bool = Field(description="True when nothing remains: the code is redeemed and the order completed.")
+    redemption_id: int
+    shelf_slot: int | None
+    handed_over: list[HandedOver]
     code_id: int
     order_id: int
     order_number: str
@@ -84,13 +116,14 @@ class KeysOut(BaseModel):
     response=PreviewOut,
     tags=["pickup"],
     errors=(404, 409, 429),
-    description="Every attempt is audited. Failed attempts are rate limited per user (429).",
+    description="Every attempt is audited." + _DEVICE_NOTE,
 )
 @code_entry_limit
 @api_role("staff")
 def pickup_preview():
     data = parse(PreviewIn)
-    return respond(PreviewOut.model_validate(redemption.preview(current_user, data.pickup_point_id, data.code)))
+    found = redemption.preview(current_user, data.pickup_point_id, data.code, _device_id())
+    return respond(PreviewOut.model_validate(found))
 
 
 @bp.post("/pickup/redeem")
@@ -101,16 +134,50 @@ def pickup_preview():
     tags=["pickup"],
     errors=(404, 409, 429),
     description="Idempotent by `idempotency_key`: a replay returns the first answer, including a refusal "
-    "(409 already_redeemed with redeemed_at and redeemed_by, or 409 not_arrived).",
+    "(409 already_redeemed with redeemed_at and redeemed_by, or 409 not_arrived). With `lines`, only those "
+    "units are handed over and the code stays valid until nothing remains; a line of another order or more "
+    "than remains is 422 and changes nothing.",
 )
 @code_entry_limit
 @api_role("staff")
 def pickup_redeem():
     data = parse(RedeemIn)
+    device = data.device or _device_id()[:80]
     result = redemption.redeem(
-        current_user, data.pickup_point_id, data.code_id, data.idempotency_key, device=data.device
+        current_user, data.pickup_point_id, data.code_id, data.idempotency_key, device=device, lines=data.lines
     )
     return respond(result)
+
+
+class UndoIn(ApiModel):
+    reason: str = Field(min_length=1, max_length=200, description="Why the hand-over is undone (audited).")
+
+
+class UndoOut(BaseModel):
+    redemption_id: int
+    order_id: int
+    order_number: str
+    code_id: int
+    reopened: bool = Field(description="True if the order was completed and now waits again with its code live.")
+    undone_at: str
+    undone_by: str
+    reason: str
+
+
+@bp.post("/pickup/redemptions/<int:redemption_id>/undo")
+@document(
+    summary="Undo a mistaken hand-over (leader of the point, within REDEEM_UNDO_MINUTES)",
+    request=UndoIn,
+    response=UndoOut,
+    tags=["pickup"],
+    errors=(404, 409, 422),
+    description="Gives back exactly the units that redemption handed over and reopens the code and order. "
+    "409 if already undone, too late, or the code's number now belongs to another live code.",
+)
+@api_role("leader")
+def pickup_redemption_undo(redemption_id: int):
+    data = parse(UndoIn)
+    return respond(UndoOut.model_validate(redemption_undo.undo(current_user, redemption_id, data.reason)))
 
 
 @bp.get("/pickup/keys")

@@ -5,4 +5,5 @@ from app.blueprints.leader.labels import labels
 bp = Blueprint("leader", __name__, url_prefix="/leader")
 bp.context_processor(labels)
 
-from app.blueprints.leader import batches, orders, points, share, views  # noqa: E402,F401
+import app.blueprints.leader.pickup_overview  # noqa: E402,F401
+from app.blueprints.leader import batches, label_pdfs, orders, points, share, views  # noqa: E402,F401

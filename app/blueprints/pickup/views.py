@@ -6,18 +6,42 @@ code form submits on Enter, and every result page carries a fresh, focused code 
 
 from __future__ import annotations
 
-from flask import render_template, session
+import secrets
+
+from flask import current_app, make_response, render_template, request, session
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.blueprints.access import staff_required
 from app.blueprints.pickup import bp
 from app.blueprints.pickup.forms import CodeForm, RedeemForm
 from app.blueprints.pickup.limits import code_entry_limit
-from app.services import redemption
+from app.services import counter_lock, redemption
 from app.services.errors import DomainError, ValidationFailed
 
 SESSION_POINT = "pickup_point_id"
 DEVICE = "counter-web"
+DEVICE_COOKIE = "counter_device"
+_QTY_PREFIX = "qty-"
+
+
+def _device_id() -> str:
+    """The counter's random device id (set once by the counter page), or the API-style header."""
+    return request.headers.get("X-Device-Id") or request.cookies.get(DEVICE_COOKIE, "")
+
+
+def _posted_lines() -> dict[int, int] | None:
+    """Per-line quantities from the preview's "only some items" inputs; None when none were sent."""
+    raw = {key[len(_QTY_PREFIX) :]: value for key, value in request.form.items() if key.startswith(_QTY_PREFIX)}
+    if not raw:
+        return None
+    lines = {}
+    for key, value in raw.items():
+        value = (value or "").strip()
+        if not key.isdigit() or not value.isdigit() or len(value) > 6:
+            raise ValidationFailed(fields={"lines": _("Enter a whole number of units, 0 or more.")})
+        lines[int(key)] = int(value)
+    return lines
 
 
 def _code_form(points, *, submitted: bool = True) -> CodeForm:
@@ -42,7 +66,18 @@ def _fresh_counter_form(points) -> CodeForm:
 @staff_required
 def counter():
     points = redemption.counter_points(current_user)
-    return _counter(_fresh_counter_form(points), points)
+    body, status = _counter(_fresh_counter_form(points), points)
+    response = make_response(body, status)
+    if not counter_lock.clean_device_id(request.cookies.get(DEVICE_COOKIE)):
+        response.set_cookie(
+            DEVICE_COOKIE,
+            secrets.token_urlsafe(16),
+            max_age=5 * 365 * 24 * 3600,
+            httponly=True,
+            samesite="Lax",
+            secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+        )
+    return response
 
 
 @bp.post("/preview")
@@ -55,7 +90,7 @@ def preview():
         return _counter(form, points, status=422)
     session[SESSION_POINT] = form.point_id.data
     try:
-        data = redemption.preview(current_user, form.point_id.data, form.code.data)
+        data = redemption.preview(current_user, form.point_id.data, form.code.data, _device_id())
     except ValidationFailed as exc:
         form.code.errors = [*form.code.errors, *exc.fields.values()] or [exc.message]
         return _counter(form, points, status=exc.status)
@@ -81,7 +116,12 @@ def redeem():
         return render_template("pickup/result.html", result=None, error=error, form=next_form, points=points), 422
     try:
         result = redemption.redeem(
-            current_user, form.point_id.data, form.code_id.data, form.idempotency_key.data, device=DEVICE
+            current_user,
+            form.point_id.data,
+            form.code_id.data,
+            form.idempotency_key.data,
+            device=DEVICE,
+            lines=_posted_lines() if request.form.get("take") == "some" else None,
         )
     except DomainError as exc:
         return render_template("pickup/result.html", result=None, error=exc, form=next_form, points=points), exc.status

@@ -43,27 +43,16 @@
   // On the preview nothing is focused, so a scanner's keystrokes arrive at the document. A scanner
   // ends every scan with Enter: a bare Enter confirms this bag, while characters followed by Enter
   // are the NEXT bag's code and are looked up instead — never a hand-over of the previewed bag.
+  // On the preview the focused "next code" input takes the scanner's keystrokes. A scanner ends
+  // every scan with Enter: characters then Enter are the NEXT bag's code and are looked up (the
+  // form's own submit); a bare Enter confirms this bag instead.
   var rescan = document.querySelector("form[data-rescan]");
   if (rescan) {
-    var typed = "";
-    document.addEventListener("keydown", function (event) {
-      if (event.ctrlKey || event.metaKey || event.altKey) { return; }
-      if (event.key === "Enter") {
-        event.preventDefault();
-        if (typed.trim()) {
-          rescan.elements.code.value = typed.trim();
-          rescan.submit();
-        } else {
-          var confirmForm = document.querySelector("form[data-once]");
-          if (confirmForm) { confirmForm.requestSubmit(); }
-        }
-        typed = "";
-      } else if (event.key.length === 1) {
-        event.preventDefault();
-        typed += event.key;
-      } else if (event.key === "Backspace") {
-        typed = typed.slice(0, -1);
-      }
+    rescan.addEventListener("submit", function (event) {
+      if (rescan.elements.code.value.trim()) { return; }
+      event.preventDefault();
+      var confirmForm = document.querySelector("form[data-once]");
+      if (confirmForm) { confirmForm.requestSubmit(); }
     });
   }
 

@@ -1,0 +1,132 @@
+import pytest
+
+from app.extensions import db
+from app.models import AuditRecord, PickupStaff
+from app.services import codes, redemption
+from app.services.errors import BadSignature, CodeEntryLocked, InvalidCode
+from tests.support.pickup import Bags
+
+DEVICE = "device-0123456789"
+
+
+@pytest.fixture
+def bags(make_user, make_product, make_window, make_point, make_order):
+    return Bags(make_user, make_product, make_window, make_point, make_order)
+
+
+def wrong(bag, user=None, device=DEVICE, n=1):
+    for _ in range(n):
+        with pytest.raises(InvalidCode):
+            redemption.find_code(user or bag.staff, bag.point.id, "0000 0001", device)
+
+
+def answer(fn):
+    try:
+        fn()
+    except (CodeEntryLocked, InvalidCode) as exc:
+        body = exc.to_dict()["error"]
+        return exc.status, body["code"], body["message"], body.get("retry_at")
+    return "found"
+
+
+def test_after_five_wrong_codes_even_the_right_code_is_refused_until_the_lock_ends(bags, frozen_clock):
+    bag = bags.make()
+    wrong(bag, n=5)
+    with pytest.raises(CodeEntryLocked) as locked:
+        redemption.find_code(bag.staff, bag.point.id, bag.code.code, DEVICE)
+    assert locked.value.status == 429 and "retry_at" in locked.value.context
+    frozen_clock.advance(minutes=9, seconds=59)
+    with pytest.raises(CodeEntryLocked):
+        redemption.find_code(bag.staff, bag.point.id, bag.code.code, DEVICE)
+    frozen_clock.advance(seconds=2)
+    assert redemption.find_code(bag.staff, bag.point.id, bag.code.code, DEVICE).id == bag.code.id
+
+
+def test_during_the_lock_valid_and_invalid_codes_get_identical_answers(bags, frozen_clock):
+    bag = bags.make()
+    wrong(bag, n=5)
+    valid = answer(lambda: redemption.preview(bag.staff, bag.point.id, bag.code.code, DEVICE))
+    invalid = answer(lambda: redemption.preview(bag.staff, bag.point.id, "9999 9999", DEVICE))
+    qr = answer(lambda: redemption.preview(bag.staff, bag.point.id, codes.qr_text(bag.code), DEVICE))
+    assert valid == invalid == qr and valid[0] == 429
+    # Every refused attempt is still audited, and the lock does not extend itself.
+    locked = db.session.scalars(db.select(AuditRecord).where(AuditRecord.action == "code_lookup")).all()[-3:]
+    assert {record.detail["outcome"] for record in locked} == {"code_entry_locked"}
+
+
+def test_unknown_void_and_other_point_codes_look_the_same_to_the_client(bags, make_point):
+    bag = bags.make()
+    other_point = make_point(bag.leader, staff=[bag.staff])
+    elsewhere = bags.make(point=other_point, staff=bag.staff)
+    void = bags.make(point=bag.point, staff=bag.staff)
+    codes.void_code(void.order.id)
+    db.session.commit()
+    unknown = answer(lambda: redemption.find_code(bag.staff, bag.point.id, "1234 5670"))
+    voided = answer(lambda: redemption.find_code(bag.staff, bag.point.id, codes.qr_text(void.code)))
+    foreign = answer(lambda: redemption.find_code(bag.staff, bag.point.id, codes.qr_text(elsewhere.code)))
+    assert unknown == voided == foreign and unknown[:2] == (404, "invalid_code")
+    outcomes = [
+        r.detail["outcome"] for r in db.session.scalars(db.select(AuditRecord).order_by(AuditRecord.id)).all()[-3:]
+    ]
+    assert outcomes == ["invalid_code", "void", "wrong_point"]
+
+
+def test_the_point_key_locks_everyone_at_that_point(bags, make_user):
+    bag = bags.make()
+    colleague, third = make_user("同事"), make_user("同事二")
+    db.session.add_all([PickupStaff(pickup_point_id=bag.point.id, user_id=u.id) for u in (colleague, third)])
+    db.session.commit()
+    wrong(bag, n=3)
+    wrong(bag, user=colleague, device="another-device-1", n=2)
+    with pytest.raises(CodeEntryLocked):
+        redemption.find_code(third, bag.point.id, bag.code.code, "third-device-22")
+
+
+def test_the_user_key_follows_the_user_to_another_point(bags, make_point):
+    bag = bags.make()
+    wrong(bag, n=5)
+    second = bags.make(point=make_point(bag.leader, staff=[bag.staff]), staff=bag.staff)
+    with pytest.raises(CodeEntryLocked):
+        redemption.find_code(bag.staff, second.point.id, second.code.code, "fourth-device-4")
+
+
+def test_the_device_key_locks_every_user_on_that_device(bags, make_user, make_point):
+    bag = bags.make()
+    other = bags.make(point=make_point(bag.leader, staff=[bag.staff]), staff=bag.staff)
+    wrong(bag, n=3)
+    wrong(other, n=0)
+    colleague = make_user("同事")
+    db.session.add(PickupStaff(pickup_point_id=other.point.id, user_id=colleague.id))
+    db.session.commit()
+    for _ in range(2):
+        with pytest.raises(InvalidCode):
+            redemption.find_code(colleague, other.point.id, "0000 0002", DEVICE)
+    with pytest.raises(CodeEntryLocked):
+        redemption.find_code(colleague, other.point.id, other.code.code, DEVICE)
+
+
+def test_failures_spread_beyond_the_window_do_not_lock(bags, frozen_clock):
+    bag = bags.make()
+    for _ in range(5):
+        wrong(bag)
+        frozen_clock.advance(minutes=3)
+    assert redemption.find_code(bag.staff, bag.point.id, bag.code.code, DEVICE).id == bag.code.id
+
+
+def test_forged_qr_codes_count_as_failures(bags):
+    bag = bags.make()
+    forged = codes.qr_text(bag.code)[:-4] + "AAAA"
+    for _ in range(5):
+        with pytest.raises(BadSignature):
+            redemption.find_code(bag.staff, bag.point.id, forged, DEVICE)
+    with pytest.raises(CodeEntryLocked):
+        redemption.find_code(bag.staff, bag.point.id, bag.code.code, DEVICE)
+
+
+def test_malformed_entries_and_successes_do_not_count(bags):
+    bag = bags.make()
+    for _ in range(6):
+        redemption.find_code(bag.staff, bag.point.id, bag.code.code, DEVICE)
+        with pytest.raises(Exception):  # noqa: B017 - ValidationFailed, checked elsewhere
+            redemption.find_code(bag.staff, bag.point.id, "12", DEVICE)
+    assert redemption.find_code(bag.staff, bag.point.id, bag.code.code, DEVICE).id == bag.code.id
