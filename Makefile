@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 export FLASK_APP := app
 
-.PHONY: setup run test lint fmt migrate translations messages clean
+.PHONY: setup run test bench lint fmt migrate translations messages clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-setup: $(STAMP) translations
+# Browser libraries (the QR decoder) come from npm with the lockfile, served by the app itself.
+NPM_STAMP := node_modules/.package-lock.json
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NPM_STAMP)
+
+setup: $(STAMP) $(NPM_STAMP) translations
 
 translations: $(STAMP)
 	$(BIN)/pybabel compile --statistics -d app/translations -f
@@ -26,6 +32,10 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Figures beside a bare-Flask or raw-SQL baseline from the same run (bench/); they report, never fail.
+bench: setup
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
@@ -40,8 +50,8 @@ migrate: setup
 
 # Refresh the message catalogues after adding strings: extract, then merge into zh and en.
 messages: setup
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o app/translations/messages.pot .
-	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations
+	$(BIN)/pybabel extract -F babel.cfg -k _l -w 120 -o app/translations/messages.pot .
+	$(BIN)/pybabel update -w 120 -i app/translations/messages.pot -d app/translations
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache node_modules

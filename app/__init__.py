@@ -9,7 +9,7 @@ from flask import Flask, request
 from app.config import load_config
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 
-BLUEPRINTS = ("auth", "admin", "merchant", "leader", "pickup", "shop", "payments", "account", "api")
+BLUEPRINTS = ("auth", "admin", "merchant", "leader", "pickup", "shop", "payments", "account", "api", "pwa")
 
 
 def create_app(config: dict | None = None) -> Flask:

@@ -134,7 +134,10 @@ def _current_key() -> tuple[str, Ed25519PrivateKey]:
 def public_keys() -> dict[str, str]:
     """kid -> raw Ed25519 public key (base64url), for devices that verify offline."""
     keys = {}
-    for path in _key_files():
+    # On a fresh install the first key is made when the first QR is signed; a device asking for
+    # the keys before that must still get the key that will sign, or it would refuse every QR.
+    files = _key_files() or (_current_key() and _key_files())
+    for path in files:
         raw = _load_private(path).public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         keys[path.stem.removeprefix("ed25519-")] = _b64(raw)
     return keys

@@ -129,6 +129,13 @@ def batch_orders(batch: DeliveryBatch) -> list[Order]:
     return sorted(orders, key=lambda o: (o.shelf_slot is None, o.shelf_slot or 0, o.id))
 
 
+def batch_label_data(batch: DeliveryBatch) -> list[LabelData]:
+    """What each of the batch's labels shows, in shelf order."""
+    orders = batch_orders(batch)
+    found = _codes_for([order.id for order in orders])
+    return [_label_data(order, found.get(order.id)) for order in orders]
+
+
 # ---- rendering
 
 
@@ -176,9 +183,7 @@ def batch_labels_pdf(batch: DeliveryBatch, layout: str) -> Path:
     regenerates never gets half a file.
     """
     chosen = layout_named(layout)
-    orders = batch_orders(batch)
-    found = _codes_for([order.id for order in orders])
-    data = render([_label_data(order, found.get(order.id)) for order in orders], chosen)
+    data = render(batch_label_data(batch), chosen)
     path = labels_path(batch, chosen.name)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

@@ -17,14 +17,13 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import Order, PickupCode, PickupPoint, Redemption, User
+from app.models import Order, PickupCode, Redemption, User
 from app.permissions import staff_point_ids
-from app.services import audit, clock, codes, counter_lock, deliveries, redemption_lines, slots
+from app.services import audit, clock, codes, deliveries, offline_conflicts, redemption_lines, slots
 from app.services.catalog import has_control_chars
+from app.services.code_lookup import already_redeemed, counter_points, find_code  # noqa: F401  (re-exported)
 from app.services.errors import (
     AlreadyRedeemed,
-    BadSignature,
-    CodeEntryLocked,
     Conflict,
     DomainError,
     InvalidCode,
@@ -36,132 +35,11 @@ from app.services.errors import (
 from app.services.text import mask_name, mask_phone
 
 _KEY_RE = re.compile(r"^[A-Za-z0-9_\-]{8,64}$")
-_DIGITS_RE = re.compile(r"^\d{8}$")
 # Refusals that are answers about the code (stored and replayed), as opposed to bad requests.
 _STORED_REFUSALS: dict[str, type[DomainError]] = {
     AlreadyRedeemed.code: AlreadyRedeemed,
     NotArrived.code: NotArrived,
 }
-
-
-# ---- finding a code
-
-
-def counter_points(user: User) -> list[PickupPoint]:
-    """The pickup points where this user may redeem, for the counter's selector."""
-    ids = staff_point_ids(user)
-    if not ids:
-        return []
-    return list(db.session.scalars(select(PickupPoint).where(PickupPoint.id.in_(ids)).order_by(PickupPoint.name)))
-
-
-def _lookup_failed(
-    user: User,
-    point_id: int,
-    exc: DomainError,
-    digits: str,
-    code: PickupCode | None = None,
-    *,
-    outcome: str | None = None,
-    device_id: str = "",
-):
-    """Audit a failed lookup with its real reason (never the full code) and commit it before the
-    error rolls back. `outcome` is the reason when the answer given is deliberately vaguer."""
-    counter_lock.record_lookup(audit.actor_for(user), point_id, code, outcome or exc.code, digits, device_id)
-    db.session.commit()
-    return exc
-
-
-def _malformed() -> ValidationFailed:
-    return ValidationFailed(fields={"code": _("Enter the 8-digit pickup code or scan its QR code.")})
-
-
-def _already_redeemed(code: PickupCode) -> AlreadyRedeemed:
-    when = code.redeemed_at
-    who = code.redeemed_by.name if code.redeemed_by else ""
-    return AlreadyRedeemed(
-        _("Already redeemed on %(when)s by %(who)s.", when=clock.to_local(when).strftime("%Y-%m-%d %H:%M"), who=who)
-        if when
-        else None,
-        redeemed_at=when.isoformat() if when else None,
-        redeemed_by=who or None,
-    )
-
-
-def _code_from_qr(user: User, point_id: int, text: str, device_id: str) -> tuple[PickupCode | None, str]:
-    try:
-        fields = codes.verify_qr(text)
-    except BadSignature:
-        raise _lookup_failed(
-            user,
-            point_id,
-            BadSignature(_("Invalid signature: this QR code was not issued by us.")),
-            "",
-            device_id=device_id,
-        ) from None
-    digits = fields["code"]
-    if fields["pickup_point_id"] != point_id:
-        # The same answer as an unknown code: a guesser must not learn that a code exists elsewhere.
-        raise _lookup_failed(user, point_id, InvalidCode(), digits, outcome="wrong_point", device_id=device_id)
-    code = db.session.scalar(
-        select(PickupCode).where(
-            PickupCode.order_id == fields["order_id"],
-            PickupCode.pickup_point_id == point_id,
-            PickupCode.code == digits,
-        )
-    )
-    return code, digits
-
-
-def _code_from_digits(user: User, point_id: int, text: str, device_id: str) -> tuple[PickupCode | None, str]:
-    digits = re.sub(r"[\s\-]", "", text)
-    if not _DIGITS_RE.match(digits):
-        raise _lookup_failed(user, point_id, _malformed(), digits if digits.isdigit() else "", device_id=device_id)
-    live = db.session.scalar(
-        select(PickupCode).where(PickupCode.pickup_point_id == point_id, PickupCode.live_code == digits)
-    )
-    if live is not None:
-        return live, digits
-    # Not live: say so plainly if it is a code of this point that was already handed over.
-    spent = db.session.scalar(
-        select(PickupCode)
-        .where(PickupCode.pickup_point_id == point_id, PickupCode.code == digits, PickupCode.status == "redeemed")
-        .order_by(PickupCode.redeemed_at.desc(), PickupCode.id.desc())
-    )
-    return spent, digits
-
-
-def _check_lock(user: User, point_id: int, device_id: str) -> None:
-    try:
-        counter_lock.check(audit.actor_for(user), device_id, point_id)
-    except CodeEntryLocked as exc:
-        raise _lookup_failed(user, point_id, exc, "", device_id=device_id) from None
-
-
-def find_code(user: User, point_id: int, text: str, device_id: str = "") -> PickupCode:
-    """The live code typed (8 digits) or scanned (signed QR text) at this point; every attempt is
-    audited, and repeated wrong codes lock entry for the user, the device and the point."""
-    text = (text or "").strip()
-    device_id = counter_lock.clean_device_id(device_id)
-    if point_id not in staff_point_ids(user):
-        raise _lookup_failed(user, point_id, NotYourPickupPoint(), "", device_id=device_id)
-    # Checked before looking at the code, so a locked counter answers the same for every code.
-    _check_lock(user, point_id, device_id)
-    if len(text) > 300 or has_control_chars(text):
-        raise _lookup_failed(user, point_id, _malformed(), "", device_id=device_id)
-    if text.startswith(codes.QR_VERSION + "."):
-        code, digits = _code_from_qr(user, point_id, text, device_id)
-    else:
-        code, digits = _code_from_digits(user, point_id, text, device_id)
-    if code is None:
-        raise _lookup_failed(user, point_id, InvalidCode(), digits, device_id=device_id)
-    if code.status == "void":
-        raise _lookup_failed(user, point_id, InvalidCode(), digits, code, outcome="void", device_id=device_id)
-    if code.status == "redeemed":
-        raise _lookup_failed(user, point_id, _already_redeemed(code), digits, code, device_id=device_id)
-    counter_lock.record_lookup(audit.actor_for(user), point_id, code, "found", digits, device_id)
-    db.session.commit()
-    return code
 
 
 def _lines(order: Order) -> list[dict]:
@@ -205,11 +83,11 @@ def preview(user: User, point_id: int, text: str, device_id: str = "") -> dict:
 # ---- redeeming
 
 
-def _stored(key: str) -> Redemption | None:
+def stored_answer(key: str) -> Redemption | None:
     return db.session.scalar(select(Redemption).where(Redemption.idempotency_key == key))
 
 
-def _replay(stored: Redemption, user: User) -> dict:
+def replay(stored: Redemption, user: User) -> dict:
     """The first answer given under this key: the same success body, or the same refusal raised again."""
     if stored.user_id != user.id:
         raise Conflict(_("This request key was already used by someone else."), code_id=stored.pickup_code_id)
@@ -222,7 +100,9 @@ def _replay(stored: Redemption, user: User) -> dict:
     raise cls(message, **body)
 
 
-def _store(user: User, code: PickupCode, key: str, device: str, outcome: str, response: dict) -> Redemption | None:
+def store(
+    user: User, code: PickupCode, key: str, device: str, outcome: str, response: dict, offline_at=None
+) -> Redemption | None:
     """Record the answer under its key; None if a racing request with the same key answered first
     (then everything this request did is rolled back and the caller returns that answer)."""
     row = Redemption(
@@ -232,6 +112,7 @@ def _store(user: User, code: PickupCode, key: str, device: str, outcome: str, re
         device=device,
         outcome=outcome,
         response=response,
+        offline_at=offline_at,
         created_at=clock.now(),
     )
     try:
@@ -244,16 +125,20 @@ def _store(user: User, code: PickupCode, key: str, device: str, outcome: str, re
 
 
 def _replay_raced(key: str, user: User) -> dict:
-    stored = _stored(key)
+    stored = stored_answer(key)
     if stored is None:  # the insert failed for another reason than the key; nothing was kept
         raise Conflict(_("The code changed meanwhile; look it up again."))
-    return _replay(stored, user)
+    return replay(stored, user)
 
 
-def _refuse(user: User, code: PickupCode, key: str, device: str, exc: DomainError) -> dict:
-    """Store a refusal so a replay gets the same answer, audit it, then raise it."""
-    if _store(user, code, key, device, exc.code, exc.to_dict()) is None:
+def _refuse(user: User, code: PickupCode, key: str, device: str, exc: DomainError, offline_at=None) -> dict:
+    """Store a refusal so a replay gets the same answer, audit it, then raise it. A hand-over an
+    offline device already made that is refused now is a conflict, reported to the leader."""
+    row = store(user, code, key, device, exc.code, exc.to_dict(), offline_at)
+    if row is None:
         return _replay_raced(key, user)
+    if offline_at is not None:
+        offline_conflicts.report(row, code, user)
     audit.record(
         audit.actor_for(user),
         "redeem_refused",
@@ -277,8 +162,8 @@ def _check_request(key: str, device: str) -> tuple[str, str]:
     return key, device
 
 
-def _store_success(user, code, key, device, response, taken) -> Redemption | None:
-    row = _store(user, code, key, device, "redeemed", response)
+def _store_success(user, code, key, device, response, taken, offline_at) -> Redemption | None:
+    row = store(user, code, key, device, "redeemed", response, offline_at)
     if row is not None:
         row.lines = [{"order_item_id": item_id, "quantity": qty} for item_id, qty in sorted(taken.items())]
     return row
@@ -291,15 +176,17 @@ def redeem(
     idempotency_key: str,
     device: str = "",
     lines: dict[int, int] | None = None,
+    offline_at=None,
 ) -> dict:
     """Hand over the order, or some units of it (`lines`: order item id → units; None = all that
     remain). The code is redeemed and the order completed once nothing remains. The answer is
-    stored under the idempotency key (a replay returns — or raises — the first answer)."""
+    stored under the idempotency key (a replay returns — or raises — the first answer).
+    `offline_at`: when an offline device says it handed the bag over (a queued redemption)."""
     key, device = _check_request(idempotency_key, device)
     wanted = redemption_lines.parse_lines(lines)
-    stored = _stored(key)
+    stored = stored_answer(key)
     if stored is not None:
-        return _replay(stored, user)
+        return replay(stored, user)
     if point_id not in staff_point_ids(user):
         raise NotYourPickupPoint()
     # Lock the code row before deciding anything: on PostgreSQL (READ COMMITTED) each statement
@@ -314,11 +201,11 @@ def redeem(
     if code is None or code.status == "void":
         raise InvalidCode()
     if code.status == "redeemed":
-        return _refuse(user, code, key, device, _already_redeemed(code))
+        return _refuse(user, code, key, device, already_redeemed(code), offline_at)
     order = code.order
     db.session.refresh(order)
     if order.status != "ready_for_pickup":
-        return _refuse(user, code, key, device, NotArrived())
+        return _refuse(user, code, key, device, NotArrived(), offline_at)
     for item in order.items:
         db.session.refresh(item)
     try:
@@ -334,7 +221,7 @@ def redeem(
     if complete and not _complete(user, code, order, now, actor, device):
         db.session.refresh(code)
         if code.status == "redeemed":
-            return _refuse(user, code, key, device, _already_redeemed(code))
+            return _refuse(user, code, key, device, already_redeemed(code), offline_at)
         raise InvalidCode()
     audit.record(
         actor,
@@ -346,6 +233,7 @@ def redeem(
         device=device,
         lines={str(item_id): qty for item_id, qty in taken.items()},
         complete=complete,
+        offline_at=offline_at.isoformat() if offline_at else None,
     )
     for item in order.items:
         db.session.refresh(item)
@@ -363,7 +251,7 @@ def redeem(
         "items": _lines(order),
         "handed_over": [{"order_item_id": item_id, "quantity": qty} for item_id, qty in sorted(taken.items())],
     }
-    row = _store_success(user, code, key, device, response, taken)
+    row = _store_success(user, code, key, device, response, taken, offline_at)
     if row is None:
         return _replay_raced(key, user)
     response = {**response, "redemption_id": row.id}

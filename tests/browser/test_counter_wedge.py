@@ -9,22 +9,9 @@ import pytest
 from playwright.sync_api import expect
 
 from app.services import codes
-from tests.support.browser import Pages, log_in
-from tests.support.pickup import Bags
+from tests.support.browser import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.sqlite_only]
-
-
-@pytest.fixture
-def pages(browser, live_server):
-    opened = Pages(browser, live_server)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def bags(make_user, make_product, make_window, make_point, make_order):
-    return Bags(make_user, make_product, make_window, make_point, make_order)
 
 
 @pytest.fixture
@@ -34,8 +21,15 @@ def signed_like_the_server(app, live_server, monkeypatch):
     return codes.qr_text
 
 
+def ready(page) -> None:
+    """counter.js has run on the page now shown (a bare Enter needs its handler: without it the
+    empty "next code" is refused by design, never a hand-over)."""
+    page.wait_for_selector("html[data-counter-ready]", state="attached")
+
+
 def scan(page, text: str) -> None:
     """What a wedge scanner does: keystrokes into whatever has the focus, then Enter."""
+    ready(page)
     page.keyboard.type(text)
     page.keyboard.press("Enter")
 
@@ -70,6 +64,7 @@ def test_enter_on_the_preview_hands_the_bag_over(live_server, pages, bags, phone
     scan(page, bag.code.code)
     expect(page.get_by_test_id("preview")).to_contain_text(bag.order.number)
 
+    ready(page)
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("result-ok")).to_contain_text("Handed over", timeout=3000)
     expect(page.get_by_test_id("result-ok")).to_contain_text(bag.order.number)
@@ -125,6 +120,7 @@ def test_a_scan_on_an_open_preview_looks_up_that_bag_instead(live_server, pages,
 
     scan(page, second.code.code)
     expect(page.get_by_test_id("preview")).to_contain_text(second.order.number)
+    ready(page)
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("result-ok")).to_contain_text(second.order.number)
 

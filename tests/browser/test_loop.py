@@ -16,19 +16,12 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import Order, PickupCode, Window
 from app.services import clock
-from tests.support.browser import Pages, log_in, no_horizontal_scroll, run_job
+from tests.support.browser import log_in, no_horizontal_scroll, run_job
 
 pytestmark = [pytest.mark.browser, pytest.mark.sqlite_only]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CUSTOMER_PHONE = "13812345678"
-
-
-@pytest.fixture
-def pages(browser, live_server):
-    opened = Pages(browser, live_server)
-    yield opened
-    opened.close()
 
 
 @pytest.fixture

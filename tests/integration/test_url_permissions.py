@@ -11,7 +11,9 @@ from app.blueprints.api.openapi import OPERATION_ATTR
 from tests.support.platform import isolated_client
 
 # Reachable without logging in. Whole blueprints: the customer shop and payment callbacks.
-PUBLIC_BLUEPRINTS = ("shop", "payments")
+# pwa: the manifest, service worker, icons, offline page and npm libraries carry no user data
+# and must load before sign-in (the login page is where a phone first installs the app).
+PUBLIC_BLUEPRINTS = ("shop", "payments", "pwa")
 PUBLIC_ENDPOINTS = {
     "static",
     "auth.index",

@@ -52,3 +52,19 @@ def test_voided_code_frees_its_number(app, make_product, make_window, make_point
     codes.issue_code(order)
     assert codes.void_code(order.id) is True
     assert codes.void_code(order.id) is False
+
+
+def test_public_keys_on_a_fresh_install_include_the_key_that_signs_the_first_qr(
+    app, make_product, make_window, make_point, make_order, monkeypatch, tmp_path
+):
+    # A scanner may fetch its offline keys before any label was printed: it must get the key
+    # that will sign, not an empty list that would make it refuse every genuine QR offline.
+    monkeypatch.setattr(app, "instance_path", str(tmp_path))
+    keys = codes.public_keys()
+    assert len(keys) == 1
+    product = make_product()
+    window = make_window(product.merchant, items=[{"product": product}])
+    order = make_order(window, make_point(), [(window.items[0], 1)], status="confirmed")
+    code = codes.issue_code(order)
+    assert codes.qr_text(code).split(".")[1] in keys
+    assert codes.public_keys() == keys

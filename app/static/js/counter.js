@@ -40,9 +40,6 @@
       form.dataset.sent = "1";
     });
   });
-  // On the preview nothing is focused, so a scanner's keystrokes arrive at the document. A scanner
-  // ends every scan with Enter: a bare Enter confirms this bag, while characters followed by Enter
-  // are the NEXT bag's code and are looked up instead — never a hand-over of the previewed bag.
   // On the preview the focused "next code" input takes the scanner's keystrokes. A scanner ends
   // every scan with Enter: characters then Enter are the NEXT bag's code and are looked up (the
   // form's own submit); a bare Enter confirms this bag instead.
@@ -51,7 +48,9 @@
     rescan.addEventListener("submit", function (event) {
       if (rescan.elements.code.value.trim()) { return; }
       event.preventDefault();
-      var confirmForm = document.querySelector("form[data-once]");
+      // With the "only some items" panel open, Enter sends the quantities shown there.
+      var panel = document.querySelector("details[data-partial][open] form[data-partial-form]");
+      var confirmForm = panel || document.querySelector("form[data-once]");
       if (confirmForm) { confirmForm.requestSubmit(); }
     });
   }
@@ -64,4 +63,6 @@
       }
     });
   }
+  // Tells tests (and anyone curious) that the keyboard handlers are in place.
+  document.documentElement.dataset.counterReady = "1";
 })();

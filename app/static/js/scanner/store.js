@@ -1,0 +1,85 @@
+// What the scanner keeps on the device (localStorage, under "gb."): the offline manifest per
+// pickup point, the queue of offline hand-overs, recent sync results and the offline entry lock.
+const PREFIX = "gb.";
+const HISTORY_MAX = 50;
+
+function read(key, fallback) {
+  try {
+    const raw = window.localStorage.getItem(PREFIX + key);
+    return raw ? JSON.parse(raw) : fallback;
+  } catch (error) {
+    return fallback;
+  }
+}
+
+function write(key, value) {
+  try {
+    window.localStorage.setItem(PREFIX + key, JSON.stringify(value));
+    return true;
+  } catch (error) {
+    return false; // full or disabled: the caller says so
+  }
+}
+
+export function randomHex(bytes) {
+  const data = new Uint8Array(bytes);
+  window.crypto.getRandomValues(data);
+  return Array.from(data, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// Stable per device (kept across sign-outs): the server locks code entry per device too.
+export function deviceId() {
+  let id = null;
+  try { id = window.localStorage.getItem("gb.device"); } catch (error) { /* disabled */ }
+  if (!id || !/^[A-Za-z0-9_-]{8,64}$/.test(id)) {
+    id = "pwa-" + randomHex(12);
+    try { window.localStorage.setItem("gb.device", id); } catch (error) { /* disabled */ }
+  }
+  return id;
+}
+
+export const manifests = {
+  get: (pointId) => read("manifest." + pointId, null),
+  put: (pointId, manifest) => write("manifest." + pointId, { ...manifest, fetched_at: new Date().toISOString() }),
+};
+
+export const queue = {
+  all: () => read("queue", []),
+  add(item) {
+    const items = queue.all();
+    if (!items.some((q) => q.idempotency_key === item.idempotency_key)) { items.push(item); }
+    return write("queue", items);
+  },
+  remove(keys) {
+    const drop = new Set(keys);
+    write("queue", queue.all().filter((q) => !drop.has(q.idempotency_key)));
+  },
+  has: (pointId, hash) => queue.all().some((q) => q.point_id === pointId && q.h === hash),
+};
+
+export const history = {
+  all: () => read("history", []),
+  add(entries) {
+    write("history", [...entries, ...history.all()].slice(0, HISTORY_MAX));
+  },
+};
+
+// Offline there is no server to lock entry after wrong codes, so the device locks itself the
+// same way (limits come from the server's settings), per pickup point.
+export const entryLock = {
+  until(pointId) {
+    const state = read("lock." + pointId, { failures: [], until: null });
+    return state.until && Date.parse(state.until) > Date.now() ? new Date(state.until) : null;
+  },
+  fail(pointId, limits) {
+    const now = Date.now();
+    const state = read("lock." + pointId, { failures: [], until: null });
+    const windowMs = limits.windowMinutes * 60000;
+    state.failures = [...state.failures.filter((t) => now - t <= windowMs), now];
+    if (state.failures.length >= limits.failures) {
+      state.until = new Date(now + limits.lockMinutes * 60000).toISOString();
+      state.failures = [];
+    }
+    write("lock." + pointId, state);
+  },
+};

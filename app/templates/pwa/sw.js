@@ -1,0 +1,76 @@
+// GroupBuy service worker (one for the whole app: scanner and leader pages).
+// App shell: cache-first, replaced as a whole when its version changes. Pages listed in
+// OFFLINE_PAGES: network-first, the last good copy kept for when the network drops. API calls
+// are never cached here: the scanner keeps its own offline manifest and queue.
+"use strict";
+const VERSION = {{ version|tojson }};
+const SHELL = "gb-shell-" + VERSION;
+const PAGES = "gb-pages";
+const PRECACHE = {{ precache|tojson }};
+const OFFLINE_URL = {{ url_for("pwa.offline")|tojson }};
+const OFFLINE_PAGES = [{{ url_for("pickup.scan")|tojson }}];
+
+self.addEventListener("install", function (event) {
+  event.waitUntil(caches.open(SHELL).then(function (cache) {
+    return cache.addAll(PRECACHE);
+  }).then(function () { return self.skipWaiting(); }));
+});
+
+self.addEventListener("activate", function (event) {
+  event.waitUntil(caches.keys().then(function (keys) {
+    return Promise.all(keys.filter(function (key) {
+      return key.indexOf("gb-shell-") === 0 && key !== SHELL;
+    }).map(function (key) { return caches.delete(key); }));
+  }).then(function () { return self.clients.claim(); }));
+});
+
+function keepsOffline(url) {
+  return OFFLINE_PAGES.some(function (path) { return url.pathname === path; });
+}
+
+async function page(request) {
+  const url = new URL(request.url);
+  try {
+    const response = await fetch(request);
+    // Only a real page of the signed-in user is kept, never the login page it redirects to.
+    if (response.ok && !response.redirected && keepsOffline(url)) {
+      const cache = await caches.open(PAGES);
+      await cache.put(url.pathname, response.clone());
+    }
+    return response;
+  } catch (error) {
+    const cached = keepsOffline(url) ? await caches.match(url.pathname, { cacheName: PAGES }) : null;
+    return cached || (await caches.match(OFFLINE_URL)) || Response.error();
+  }
+}
+
+self.addEventListener("fetch", function (event) {
+  const request = event.request;
+  if (request.method !== "GET") { return; }
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin || url.pathname.indexOf("/api/") === 0) { return; }
+  if (request.mode === "navigate") {
+    event.respondWith(page(request));
+    return;
+  }
+  if (PRECACHE.indexOf(url.pathname) !== -1) {
+    event.respondWith(caches.match(url.pathname, { cacheName: SHELL }).then(function (hit) {
+      return hit || fetch(request);
+    }));
+  }
+});
+
+// The page asks the worker to keep the page it is on (its first load was not yet controlled).
+self.addEventListener("message", function (event) {
+  const data = event.data || {};
+  if (data.type === "keep-page" && typeof data.path === "string" && keepsOffline(new URL(data.path, self.location.origin))) {
+    event.waitUntil(fetch(data.path, { credentials: "same-origin" }).then(function (response) {
+      if (response.ok && !response.redirected) {
+        return caches.open(PAGES).then(function (cache) { return cache.put(data.path, response); });
+      }
+    }).catch(function () {}));
+  }
+  if (data.type === "forget-pages") {
+    event.waitUntil(caches.delete(PAGES));
+  }
+});
