@@ -9,13 +9,11 @@ rows are the ones production would hold.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, current_app
+from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import select
 
@@ -76,16 +74,6 @@ class Shelf:
     code_ids: list[int]
 
 
-@contextmanager
-def _clock_at(moment: datetime) -> Iterator[None]:
-    previous = current_app.config.get("CLOCK")
-    current_app.config["CLOCK"] = lambda: moment
-    try:
-        yield
-    finally:
-        current_app.config["CLOCK"] = previous
-
-
 def _phone(n: int) -> str:
     return f"139{n:08d}"
 
@@ -103,7 +91,7 @@ def arrived_batch(orders: int) -> Shelf:
         for name, spec, price in PRODUCTS
     ]
     earlier = now - timedelta(hours=3)
-    with _clock_at(earlier):
+    with clock.frozen_at(earlier):
         window = windows.create_window(
             merchant,
             windows.WindowInput(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -30,3 +31,14 @@ def to_local(value: datetime) -> datetime:
 def from_local_naive(value: datetime) -> datetime:
     """A naive wall-clock time typed by a user in the deployment's zone, as aware UTC."""
     return value.replace(tzinfo=local_zone()).astimezone(UTC)
+
+
+@contextmanager
+def frozen_at(moment: datetime) -> Iterator[None]:
+    """Run services as if it were `moment` (seeding data in the past: demo and benchmarks)."""
+    previous = current_app.config.get("CLOCK")
+    current_app.config["CLOCK"] = lambda: moment
+    try:
+        yield
+    finally:
+        current_app.config["CLOCK"] = previous

@@ -12,6 +12,7 @@ import base64
 import io
 import os
 import secrets
+from functools import lru_cache
 from pathlib import Path
 
 import qrcode
@@ -131,16 +132,25 @@ def _current_key() -> tuple[str, Ed25519PrivateKey]:
     return path.stem.removeprefix("ed25519-"), _load_private(path)
 
 
-def public_keys() -> dict[str, str]:
-    """kid -> raw Ed25519 public key (base64url), for devices that verify offline."""
+@lru_cache(maxsize=8)
+def _public_keys_of(files: tuple[Path, ...]) -> dict[str, str]:
     keys = {}
-    # On a fresh install the first key is made when the first QR is signed; a device asking for
-    # the keys before that must still get the key that will sign, or it would refuse every QR.
-    files = _key_files() or (_current_key() and _key_files())
     for path in files:
         raw = _load_private(path).public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         keys[path.stem.removeprefix("ed25519-")] = _b64(raw)
     return keys
+
+
+def public_keys() -> dict[str, str]:
+    """kid -> raw Ed25519 public key (base64url), for devices that verify offline.
+
+    Every scan verifies a QR, so the PEM files are parsed once per set of key files (a rotation
+    adds a file and so a new set), not on every request."""
+    if not _key_files():
+        # On a fresh install the first key is made when the first QR is signed; a device asking
+        # for the keys before that must still get the key that will sign, or it refuses every QR.
+        _current_key()
+    return dict(_public_keys_of(tuple(_key_files())))
 
 
 def qr_text(code: PickupCode) -> str:

@@ -8,7 +8,6 @@ service) with one batch arrived. Running it again changes nothing and prints the
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import timedelta
 
 from flask import current_app
@@ -48,17 +47,6 @@ PRODUCTS = [
     ("全麦面包", "400g", "烘焙", 1290, 50, 8),
     ("纸巾抽纸", "24包", "日用", 3990, 60, 8),
 ]
-
-
-@contextmanager
-def _clock_at(moment):
-    """Run services as if it were `moment` (orders of the already-closed demo window)."""
-    previous = current_app.config.get("CLOCK")
-    current_app.config["CLOCK"] = lambda: moment
-    try:
-        yield
-    finally:
-        current_app.config["CLOCK"] = previous
 
 
 def _logins() -> list[str]:
@@ -107,7 +95,7 @@ def seed_demo() -> list[str]:
 
     # A window that closed an hour ago, with real orders, payments, a close and an arrival.
     earlier = now - timedelta(hours=3)
-    with _clock_at(earlier):
+    with clock.frozen_at(earlier):
         past = windows.create_window(
             merchant,
             windows.WindowInput(
@@ -162,7 +150,7 @@ def seed_demo() -> list[str]:
         deliveries.confirm_arrival(batch.id, sunny, sunny.user, {})
 
     # The window that is open now and closes in about ten minutes.
-    with _clock_at(now - timedelta(minutes=1)):
+    with clock.frozen_at(now - timedelta(minutes=1)):
         live = windows.create_window(
             merchant,
             windows.WindowInput(

@@ -1,4 +1,5 @@
-"""Conflicts between offline hand-overs: the same code redeemed on two devices without network.
+"""Conflicts between offline hand-overs: the same code redeemed on two devices without network
+(or a queued hand-over the server refuses for another reason, such as goods not arrived).
 
 The server settles them as the queues sync: the first redemption to reach the server wins (the
 code's compare-and-set), and every later one is stored under its own idempotency key as an
@@ -50,7 +51,11 @@ def report(row: Redemption, code: PickupCode, user: User) -> None:
         title=f"核销冲突 Pickup conflict: {point.name} · {order.number}",
         body=(
             f"Slot {slot}: {user.name} handed this order over offline ({row.device or 'device'}), "
-            f"but it was already redeemed by {error.get('redeemed_by') or 'another counter'}. Check the bag."
+            + (
+                f"but it was already redeemed by {error.get('redeemed_by') or 'another counter'}. Check the bag."
+                if row.outcome == "already_redeemed"
+                else f"but the server refused it ({row.outcome}). Check the bag and the order."
+            )
         ),
         link=f"/leader/pickup/{point.id}#conflicts",
     )

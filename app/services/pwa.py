@@ -16,17 +16,12 @@ STATIC = ROOT / "app" / "static"
 VENDOR = {"jsqr.js": "jsqr/dist/jsQR.js"}
 ICON_SIZES = (192, 512)
 BRAND = (228, 87, 46)
-# Static files every page of the PWA needs offline (the scanner's modules included).
+# Static files every page of the PWA needs offline: the stylesheet, the registration script and
+# every module of the scanner (listed from the folder, so a new module cannot be forgotten).
 SHELL_STATIC = (
     "css/app.css",
     "js/pwa.js",
-    "js/scanner/main.js",
-    "js/scanner/api.js",
-    "js/scanner/camera.js",
-    "js/scanner/feedback.js",
-    "js/scanner/offline.js",
-    "js/scanner/store.js",
-    "js/scanner/view.js",
+    *sorted(f"js/scanner/{path.name}" for path in (STATIC / "js" / "scanner").glob("*.js")),
 )
 
 
@@ -44,11 +39,10 @@ def icon_png(size: int, maskable: bool = False) -> bytes:
     on the brand colour. A maskable icon keeps the drawing inside the central 80% safe zone."""
     scale = 4  # drawn large then reduced, for smooth edges
     big = size * scale
-    image = Image.new("RGB", (big, big), BRAND)
+    # A maskable icon is a full square (the launcher cuts its own shape); the plain one is rounded.
+    image = Image.new("RGB", (big, big), BRAND) if maskable else Image.new("RGBA", (big, big), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
     if not maskable:
-        image = Image.new("RGBA", (big, big), (0, 0, 0, 0))
-        draw = ImageDraw.Draw(image)
         draw.rounded_rectangle((0, 0, big - 1, big - 1), radius=big // 5, fill=BRAND)
     unit = big * (0.56 if maskable else 0.7) / 10
     left, top = (big - 10 * unit) / 2, (big - 10 * unit) / 2 + unit * 0.6
@@ -77,14 +71,20 @@ def icon_png(size: int, maskable: bool = False) -> bytes:
     return buffer.getvalue()
 
 
-def shell_version(extra: tuple[Path, ...] = ()) -> str:
-    """A digest of everything the worker precaches, so any change installs a new worker."""
+def _shell_files() -> list[Path]:
+    files = [STATIC / relative for relative in SHELL_STATIC]
+    return files + [path for path in (vendor_path(name) for name in sorted(VENDOR)) if path is not None]
+
+
+@lru_cache(maxsize=4)
+def _digest(stamps: tuple[tuple[str, int], ...]) -> str:
     digest = hashlib.sha256()
-    for relative in SHELL_STATIC:
-        digest.update((STATIC / relative).read_bytes())
-    for name in sorted(VENDOR):
-        path = vendor_path(name)
-        digest.update(path.read_bytes() if path else b"-")
-    for path in extra:
-        digest.update(path.read_bytes())
+    for name, _mtime in stamps:
+        digest.update(Path(name).read_bytes())
     return digest.hexdigest()[:16]
+
+
+def shell_version() -> str:
+    """A digest of everything the worker precaches, so any change installs a new worker.
+    Browsers fetch /sw.js on every navigation: the files are read again only when one changed."""
+    return _digest(tuple((str(path), path.stat().st_mtime_ns) for path in _shell_files()))

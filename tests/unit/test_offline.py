@@ -140,3 +140,14 @@ def test_sync_for_a_point_the_user_does_not_staff_or_too_many_items_changes_noth
         offline_sync.sync(bag.staff, bag.point.id, [queued(bag.code.code)] * (offline_sync.MAX_ITEMS + 1))
     assert db.session.get(PickupCode, bag.code.id).status == "issued"
     assert not db.session.scalars(select(AuditRecord).where(AuditRecord.action == "offline_sync")).all()
+
+
+def test_sync_of_a_bag_that_has_not_arrived_is_refused_and_changes_nothing(bags):
+    bag = bags.make(status="confirmed")
+    (result,) = offline_sync.sync(bag.staff, bag.point.id, [queued(bag.code.code)])
+    assert result["outcome"] == "refused" and result["error"]["code"] == "not_arrived"
+    assert db.session.get(PickupCode, bag.code.id).status == "issued"
+    assert sum(i.redeemed_qty for i in db.session.scalars(select(OrderItem))) == 0
+    # The device already handed the bag over, so the leader is told why the server refused it.
+    (reported,) = offline_conflicts.recent(bag.point.id)
+    assert reported["outcome"] == "not_arrived" and reported["winner_by"] is None
