@@ -18,7 +18,7 @@ def create_app(config: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(load_config(app.instance_path, config))
 
-    from app.engine import install_engine_hooks, sqlite_begin_mode
+    from app.engine import WRITES_LATE_ATTR, install_engine_hooks, sqlite_begin_mode
 
     install_engine_hooks(app.config["SQLITE_BUSY_TIMEOUT_MS"])
     _init_extensions(app)
@@ -26,8 +26,12 @@ def create_app(config: dict | None = None) -> Flask:
     @app.before_request
     def _choose_sqlite_begin_mode():
         read_only = request.method in ("GET", "HEAD", "OPTIONS")
-        immediate = app.config["SQLITE_IMMEDIATE_WRITES"] and not read_only
-        sqlite_begin_mode.set("IMMEDIATE" if immediate else "DEFERRED")
+        if read_only or not app.config["SQLITE_IMMEDIATE_WRITES"]:
+            sqlite_begin_mode.set("DEFERRED")
+        elif getattr(app.view_functions.get(request.endpoint), WRITES_LATE_ATTR, False):
+            sqlite_begin_mode.set("WRITES_LATE")
+        else:
+            sqlite_begin_mode.set("IMMEDIATE")
 
     import importlib
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 from flask import Flask, current_app
 
 from app.services.errors import ValidationFailed
+
+GIL_SWITCH_INTERVAL_S = 0.001
 
 
 def _fail(exc: ValidationFailed) -> None:
@@ -102,6 +106,10 @@ def register(app: Flask) -> None:
             from app.jobs import start_scheduler
 
             start_scheduler(app_obj)
+        # Shorter GIL slices (Python's default is 5 ms): a request that holds SQLite's write lock
+        # then waits at most about a millisecond per other busy thread to run again, instead of
+        # 5 ms, so the writers queued behind it move on sooner. Measured in bench/redeem.py.
+        sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
         click.echo(f"serving on http://{host}:{port}")
         serve(app_obj, host=host, port=port, threads=threads, ident="groupbuy")
 

@@ -6,6 +6,8 @@ import os
 import secrets
 from pathlib import Path
 
+from app.engine import engine_options
+
 
 def _bool(value: str | None, default: bool) -> bool:
     if value is None or value == "":
@@ -42,7 +44,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     config = {
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": db_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(db_url),
         "TIMEZONE": env.get("TIMEZONE", "Asia/Shanghai"),
         "SCHEDULER_ENABLED": _bool(env.get("SCHEDULER_ENABLED"), False),
         "SCHEDULER_INTERVAL_SECONDS": int(env.get("SCHEDULER_INTERVAL_SECONDS", "15")),

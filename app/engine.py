@@ -4,31 +4,123 @@ SQLite: WAL (readers never block the writer), a busy timeout, foreign keys, and 
 how a transaction begins. pysqlite begins lazily with a plain BEGIN, and a transaction that
 reads and later writes then fails at once with "database is locked" when another writer got
 in between (the busy timeout does not apply to that upgrade). So writes begin with
-BEGIN IMMEDIATE, which takes the write lock up front and makes writers queue on the busy
-timeout. Read-only requests (GET/HEAD) begin DEFERRED so they never wait for a writer.
+BEGIN IMMEDIATE, which takes the write lock up front and makes writers queue. Read-only
+requests (GET/HEAD) begin DEFERRED so they never wait for a writer.
+
+Writers of one process queue on a mutex per database file rather than on SQLite's busy
+handler: that handler polls with sleeps of up to 100 ms, so under load a waiting writer often
+sleeps long after the lock came free, which is where the slow tail of a busy counter came
+from. The busy timeout still arbitrates between processes (the CLI, a second server).
+
+A view marked `writes_late` begins DEFERRED and calls `begin_writing()` just before its first
+write: its reads (token, permissions, the replay check) then run beside other writers and the
+write lock is held only for the writes themselves.
 """
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from contextvars import ContextVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-# "IMMEDIATE" or "DEFERRED"; set per request in create_app, IMMEDIATE for jobs and the CLI.
+# "IMMEDIATE", "DEFERRED" or "WRITES_LATE" (DEFERRED until begin_writing(), then IMMEDIATE);
+# set per request in create_app, IMMEDIATE for jobs and the CLI.
 sqlite_begin_mode: ContextVar[str] = ContextVar("sqlite_begin_mode", default="IMMEDIATE")
+WRITES_LATE_ATTR = "sqlite_writes_late"
 _installed = False
+_busy_timeout_s = 30.0
+_mutexes: dict[str, threading.Lock] = {}
+_mutexes_guard = threading.Lock()
+
+
+def writes_late(view):
+    """Mark a view whose reads come first and whose writes start with begin_writing()."""
+    setattr(view, WRITES_LATE_ATTR, True)
+    return view
+
+
+def begin_writing() -> None:
+    """From here on this request writes: end its read-only transaction (keeping what it loaded)
+    so that the next statement begins IMMEDIATE. A no-op unless the request writes late."""
+    if sqlite_begin_mode.get() != "WRITES_LATE":
+        return
+    from app.extensions import db
+
+    session = db.session()  # the request's own session, not the scoped proxy
+    if session.in_transaction():
+        keep = session.expire_on_commit
+        session.expire_on_commit = False  # nothing was written, so nothing loaded can be stale
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = keep
+    sqlite_begin_mode.set("IMMEDIATE")
+
+
+class WriteQueuedConnection(sqlite3.Connection):
+    """A pysqlite connection that holds its database's process-wide write mutex from
+    BEGIN IMMEDIATE until COMMIT, ROLLBACK or close."""
+
+    _held: threading.Lock | None = None
+
+    def hold(self, mutex: threading.Lock) -> None:
+        # Past the busy timeout, go on without the mutex: SQLite's own timeout then decides,
+        # as it did before (and a thread with two connections cannot deadlock itself).
+        if mutex.acquire(timeout=_busy_timeout_s):
+            self._held = mutex
+
+    def release(self) -> None:
+        mutex, self._held = self._held, None
+        if mutex is not None:
+            mutex.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.release()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.release()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.release()
+
+
+def engine_options(url: str) -> dict:
+    """SQLAlchemy engine options for a database URL. A file SQLite database gets queued writers
+    and no pre-ping (a local file cannot drop the connection); a server gets pre-ping."""
+    if not url.startswith("sqlite"):
+        return {"pool_pre_ping": True}
+    if url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url:
+        return {}
+    return {"connect_args": {"factory": WriteQueuedConnection}}
+
+
+def _mutex_for(database: str) -> threading.Lock:
+    with _mutexes_guard:
+        return _mutexes.setdefault(database, threading.Lock())
 
 
 def install_engine_hooks(busy_timeout_ms: int) -> None:
-    global _installed
+    global _installed, _busy_timeout_s
+    _busy_timeout_s = busy_timeout_ms / 1000
     if _installed:
         return
     _installed = True
 
     @event.listens_for(Engine, "connect")
     def _on_connect(dbapi_connection, connection_record):  # noqa: ARG001
-        if type(dbapi_connection).__module__.startswith("sqlite3"):
+        if isinstance(dbapi_connection, sqlite3.Connection):
             dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -39,5 +131,19 @@ def install_engine_hooks(busy_timeout_ms: int) -> None:
 
     @event.listens_for(Engine, "begin")
     def _on_begin(conn):
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql(f"BEGIN {sqlite_begin_mode.get()}")
+        if conn.dialect.name != "sqlite":
+            return
+        mode = sqlite_begin_mode.get()
+        if mode != "IMMEDIATE":
+            conn.exec_driver_sql("BEGIN DEFERRED")
+            return
+        raw = conn.connection.dbapi_connection
+        queued = isinstance(raw, WriteQueuedConnection)
+        if queued:
+            raw.hold(_mutex_for(conn.engine.url.database or ""))
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if queued:
+                raw.release()
+            raise

@@ -6,7 +6,7 @@ another tenant's id is indistinguishable from one that does not exist.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, union
 
 from app.extensions import db
 from app.models import Leader, Merchant, MerchantMember, PickupPoint, PickupStaff, User
@@ -31,24 +31,25 @@ def leader_of(user: User) -> Leader | None:
     return db.session.scalar(select(Leader).where(Leader.user_id == user.id, Leader.active))
 
 
+# Only points of active leaders: suspending a leader stops redemption at their points. An
+# inactive point takes no new orders but its waiting bags must still be handed over.
+# Built once: every counter request asks (statement building costs more than the query).
+_STAFF_POINT_IDS = union(
+    select(PickupStaff.pickup_point_id)
+    .join(PickupPoint, PickupPoint.id == PickupStaff.pickup_point_id)
+    .join(Leader, Leader.id == PickupPoint.leader_id)
+    .where(PickupStaff.user_id == bindparam("user_id"), Leader.active),
+    select(PickupPoint.id)
+    .join(Leader, Leader.id == PickupPoint.leader_id)
+    .where(Leader.user_id == bindparam("user_id"), Leader.active),
+)
+
+
 def staff_point_ids(user: User) -> list[int]:
     """Pickup points where the user may redeem: assigned points plus points they lead."""
     if not user.is_authenticated:
         return []
-    # Only points of active leaders: suspending a leader stops redemption at their points. An
-    # inactive point takes no new orders but its waiting bags must still be handed over.
-    assigned = (
-        select(PickupStaff.pickup_point_id)
-        .join(PickupPoint, PickupPoint.id == PickupStaff.pickup_point_id)
-        .join(Leader, Leader.id == PickupPoint.leader_id)
-        .where(PickupStaff.user_id == user.id, Leader.active)
-    )
-    led = (
-        select(PickupPoint.id)
-        .join(Leader, Leader.id == PickupPoint.leader_id)
-        .where(Leader.user_id == user.id, Leader.active)
-    )
-    return sorted(set(db.session.scalars(assigned)) | set(db.session.scalars(led)))
+    return sorted(db.session.scalars(_STAFF_POINT_IDS, {"user_id": user.id}))
 
 
 def roles_of(user: User) -> set[str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -30,6 +30,7 @@ from app.models import (
     User,
     Window,
 )
+from app.models.orders import ORDER_STATUSES
 from app.permissions import scoped_or_404
 from app.services import audit, clock, codes, notifications, payments, reservations, slots
 from app.services import shortages as shortages_
@@ -300,21 +301,35 @@ def confirm_arrival(batch_id: int, leader: Leader, user: User, shortages: dict[i
     return batch
 
 
+# Built once: every completed redemption runs these (see redemption_rows for why). The open
+# statuses are spelled out (not NOT IN final) so the check is a few probes of
+# ix_orders_batch_id_status, and as plain equalities so nothing is expanded per call.
+_OPEN_ORDER_STATUSES = tuple(s for s in ORDER_STATUSES if s not in FINAL_ORDER_STATUSES)
+_LOCK_BATCH = select(DeliveryBatch.id).where(DeliveryBatch.id == bindparam("batch_id")).with_for_update()
+_FINISH_BATCH = (
+    update(DeliveryBatch)
+    .where(
+        DeliveryBatch.id == bindparam("batch_id"),
+        DeliveryBatch.status == "arrived",
+        ~select(Order.id)
+        .where(Order.batch_id == bindparam("batch_id"), or_(*(Order.status == s for s in _OPEN_ORDER_STATUSES)))
+        .exists(),
+    )
+    .values(status="done")
+)
+
+
 def maybe_finish_batch(batch_id: int) -> bool:
     """arrived → done once every order in it is finished. Runs in the caller's transaction;
     call it after changing an order's status. True if this call finished the batch."""
+    db.session.flush()  # orders changed through the ORM must be in the database before the check
+    conn = db.session.connection()
     # Lock the batch first: two redemptions finishing the last two orders then see each
-    # other's commit in turn, so one of them always finishes the batch.
-    db.session.execute(select(DeliveryBatch.id).where(DeliveryBatch.id == batch_id).with_for_update())
-    unfinished = select(Order.id).where(Order.batch_id == batch_id, Order.status.not_in(FINAL_ORDER_STATUSES))
-    return bool(
-        db.session.execute(
-            update(DeliveryBatch)
-            .where(DeliveryBatch.id == batch_id, DeliveryBatch.status == "arrived", ~unfinished.exists())
-            .values(status="done")
-            .execution_options(synchronize_session=False)
-        ).rowcount
-    )
+    # other's commit in turn, so one of them always finishes the batch. (SQLite writers
+    # already hold the database's write lock.)
+    if conn.dialect.name != "sqlite":
+        conn.execute(_LOCK_BATCH, {"batch_id": batch_id})
+    return bool(conn.execute(_FINISH_BATCH, {"batch_id": batch_id}).rowcount)
 
 
 def mark_done(batch: DeliveryBatch) -> bool:

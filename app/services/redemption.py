@@ -13,13 +13,15 @@ import re
 import uuid
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
+from app.engine import begin_writing
 from app.extensions import db
-from app.models import Order, PickupCode, Redemption, User
+from app.models import PickupCode, Redemption, User
 from app.permissions import staff_point_ids
-from app.services import audit, clock, codes, deliveries, offline_conflicts, redemption_lines, slots
+from app.services import audit, clock, codes, deliveries, offline_conflicts, redemption_lines
+from app.services import redemption_rows as rows
 from app.services.catalog import has_control_chars
 from app.services.code_lookup import already_redeemed, counter_points, find_code  # noqa: F401  (re-exported)
 from app.services.errors import (
@@ -42,7 +44,7 @@ _STORED_REFUSALS: dict[str, type[DomainError]] = {
 }
 
 
-def _lines(order: Order) -> list[dict]:
+def _lines(items) -> list[dict]:
     return [
         {
             "order_item_id": item.id,
@@ -55,7 +57,7 @@ def _lines(order: Order) -> list[dict]:
             "remaining": redemption_lines.remaining(item),
             "shortage": item.shortage_qty > 0,
         }
-        for item in order.items
+        for item in items
         if item.status in ("confirmed", "redeemed")
     ]
 
@@ -75,7 +77,7 @@ def preview(user: User, point_id: int, text: str, device_id: str = "") -> dict:
         "customer_name": mask_name(order.customer_name),
         "customer_phone": mask_phone(order.customer_phone),
         "pickup_point": {"id": code.pickup_point_id, "name": code.pickup_point.name},
-        "items": _lines(order),
+        "items": _lines(order.items),
         "idempotency_key": uuid.uuid4().hex,
     }
 
@@ -83,8 +85,16 @@ def preview(user: User, point_id: int, text: str, device_id: str = "") -> dict:
 # ---- redeeming
 
 
+def _with_id(response: dict, row: Redemption) -> dict:
+    # The id is known only once the row is written, so it is added to the stored body on the way out.
+    return {**response, "redemption_id": row.id}
+
+
+_BY_KEY = select(Redemption).where(Redemption.idempotency_key == bindparam("key"))  # built once: every redeem asks
+
+
 def stored_answer(key: str) -> Redemption | None:
-    return db.session.scalar(select(Redemption).where(Redemption.idempotency_key == key))
+    return db.session.scalar(_BY_KEY, {"key": key})
 
 
 def replay(stored: Redemption, user: User) -> dict:
@@ -92,7 +102,7 @@ def replay(stored: Redemption, user: User) -> dict:
     if stored.user_id != user.id:
         raise Conflict(_("This request key was already used by someone else."), code_id=stored.pickup_code_id)
     if stored.outcome == "redeemed":
-        return stored.response
+        return _with_id(stored.response, stored)
     body = dict(stored.response.get("error") or {})
     cls = _STORED_REFUSALS.get(body.pop("code", ""), Conflict)
     message = body.pop("message", None)
@@ -101,7 +111,14 @@ def replay(stored: Redemption, user: User) -> dict:
 
 
 def store(
-    user: User, code: PickupCode, key: str, device: str, outcome: str, response: dict, offline_at=None
+    user: User,
+    code: PickupCode,
+    key: str,
+    device: str,
+    outcome: str,
+    response: dict,
+    offline_at=None,
+    lines: list[dict] | None = None,
 ) -> Redemption | None:
     """Record the answer under its key; None if a racing request with the same key answered first
     (then everything this request did is rolled back and the caller returns that answer)."""
@@ -113,6 +130,7 @@ def store(
         outcome=outcome,
         response=response,
         offline_at=offline_at,
+        lines=lines,
         created_at=clock.now(),
     )
     try:
@@ -162,11 +180,9 @@ def _check_request(key: str, device: str) -> tuple[str, str]:
     return key, device
 
 
-def _store_success(user, code, key, device, response, taken, offline_at) -> Redemption | None:
-    row = store(user, code, key, device, "redeemed", response, offline_at)
-    if row is not None:
-        row.lines = [{"order_item_id": item_id, "quantity": qty} for item_id, qty in sorted(taken.items())]
-    return row
+def _code(code_id: int) -> PickupCode:
+    """The code as it is now, for the answers that need the whole row (refusals, conflicts)."""
+    return db.session.get(PickupCode, code_id, populate_existing=True)
 
 
 def redeem(
@@ -189,54 +205,52 @@ def redeem(
         return replay(stored, user)
     if point_id not in staff_point_ids(user):
         raise NotYourPickupPoint()
+    user_id, user_name, actor = user.id, user.name, audit.actor_for(user)
+    # Everything above only read. A racing request with the same key is caught when the answer
+    # is stored (the unique key), and everything it did is rolled back then.
+    begin_writing()
+    conn = db.session.connection()
     # Lock the code row before deciding anything: on PostgreSQL (READ COMMITTED) each statement
     # sees a fresh snapshot, so without the lock a loser could read the code as still issued and
-    # then the order as already completed by the winner, and answer "not arrived".
-    code = db.session.scalar(
-        select(PickupCode)
-        .where(PickupCode.id == code_id, PickupCode.pickup_point_id == point_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    # then the order as already completed by the winner, and answer "not arrived". Every change
+    # to a code's order and items (redeem, undo) takes this lock first.
+    code = rows.lock_code(conn, point_id, code_id)
     if code is None or code.status == "void":
         raise InvalidCode()
     if code.status == "redeemed":
-        return _refuse(user, code, key, device, already_redeemed(code), offline_at)
-    order = code.order
-    db.session.refresh(order)
+        return _refuse(user, _code(code_id), key, device, already_redeemed(_code(code_id)), offline_at)
+    order = rows.order(conn, code.order_id)
     if order.status != "ready_for_pickup":
-        return _refuse(user, code, key, device, NotArrived(), offline_at)
-    for item in order.items:
-        db.session.refresh(item)
+        return _refuse(user, _code(code_id), key, device, NotArrived(), offline_at)
+    items = rows.lines(conn, order.id)
     try:
-        taken = redemption_lines.plan(order, wanted)
+        taken = redemption_lines.plan(items, wanted)
     except ValidationFailed:
         db.session.rollback()
         raise
 
     now = clock.now()
-    actor = audit.actor_for(user)
-    redemption_lines.take(order.id, taken, now)
-    complete = redemption_lines.units_left(order.id) == 0
-    if complete and not _complete(user, code, order, now, actor, device):
-        db.session.refresh(code)
-        if code.status == "redeemed":
-            return _refuse(user, code, key, device, already_redeemed(code), offline_at)
+    complete = redemption_lines.take(conn, order.id, items, taken, now) == 0
+    if complete and not _complete(conn, code, user_id, now, actor, device):
+        redeemed = _code(code_id)
+        if redeemed.status == "redeemed":
+            return _refuse(user, redeemed, key, device, already_redeemed(redeemed), offline_at)
         raise InvalidCode()
-    audit.record(
+    rows.audit(
+        conn,
         actor,
         "redeem",
         "pickup_code",
         code.id,
-        pickup_point_id=point_id,
-        order_id=order.id,
-        device=device,
-        lines={str(item_id): qty for item_id, qty in taken.items()},
-        complete=complete,
-        offline_at=offline_at.isoformat() if offline_at else None,
+        {
+            "pickup_point_id": point_id,
+            "order_id": order.id,
+            "device": device,
+            "lines": {str(item_id): qty for item_id, qty in taken.items()},
+            "complete": complete,
+            "offline_at": offline_at.isoformat() if offline_at else None,
+        },
     )
-    for item in order.items:
-        db.session.refresh(item)
     response = {
         "outcome": "redeemed",
         "complete": complete,
@@ -246,39 +260,45 @@ def redeem(
         "pickup_point_id": point_id,
         "shelf_slot": order.shelf_slot,
         "redeemed_at": now.isoformat(),
-        "redeemed_by": user.name,
+        "redeemed_by": user_name,
         "customer_name": mask_name(order.customer_name),
-        "items": _lines(order),
-        "handed_over": [{"order_item_id": item_id, "quantity": qty} for item_id, qty in sorted(taken.items())],
+        "items": _lines(items),
+        "handed_over": _line_record(taken),
     }
-    row = _store_success(user, code, key, device, response, taken, offline_at)
-    if row is None:
+    try:
+        row_id = rows.store(
+            conn,
+            idempotency_key=key,
+            user_id=user_id,
+            pickup_code_id=code.id,
+            device=device,
+            outcome="redeemed",
+            response=response,
+            lines=_line_record(taken),
+            offline_at=offline_at,
+            created_at=now,
+        )
+    except IntegrityError:  # a racing request with the same key answered first: undo all, answer as it did
+        db.session.rollback()
         return _replay_raced(key, user)
-    response = {**response, "redemption_id": row.id}
-    row.response = response  # a new object, so the change is flushed and a replay answers with the id too
     if complete and order.batch_id is not None:
         deliveries.maybe_finish_batch(order.batch_id)
     db.session.commit()
-    return response
+    return {**response, "redemption_id": row_id}
 
 
-def _complete(user: User, code: PickupCode, order: Order, now, actor: str, device: str) -> bool:
+def _line_record(taken: dict[int, int]) -> list[dict]:
+    return [{"order_item_id": item_id, "quantity": qty} for item_id, qty in sorted(taken.items())]
+
+
+def _complete(conn, code, user_id: int, now, actor: str, device: str) -> bool:
     """Nothing remains: redeem the code (compare-and-set), complete the order, free its slot.
     False (everything rolled back) if someone else redeemed or the order was refunded meanwhile."""
-    claimed = db.session.execute(
-        update(PickupCode)
-        .where(PickupCode.id == code.id, PickupCode.status == "issued")
-        .values(status="redeemed", live_code=None, redeemed_at=now, redeemed_by_id=user.id)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not claimed:
+    if not rows.claim_code(conn, code.id, user_id, now):
         db.session.rollback()
         return False
     detail = {"pickup_code_id": code.id, "pickup_point_id": code.pickup_point_id, "device": device}
-    if not deliveries.move_order(
-        order, "ready_for_pickup", "completed", actor, reason="redeemed", detail=detail, completed_at=now
-    ):
+    if not rows.complete_order(conn, code.order_id, actor, detail, now):
         db.session.rollback()
         raise InvalidTransition(_("This order changed meanwhile; look the code up again."))
-    slots.free_slot(order)
     return True

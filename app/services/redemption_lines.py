@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import update
+from sqlalchemy import Connection, update
 
 from app.extensions import db
-from app.models import Order, OrderItem
+from app.models import OrderItem
+from app.services import redemption_rows
 from app.services.errors import Conflict, ValidationFailed
 
 MAX_UNITS = 10_000
@@ -49,9 +50,9 @@ def parse_lines(raw) -> dict[int, int] | None:
     return lines
 
 
-def plan(order: Order, lines: dict[int, int] | None) -> dict[int, int]:
+def plan(items: list, lines: dict[int, int] | None) -> dict[int, int]:
     """The units to hand over now, checked against what remains; 422 if any line does not fit."""
-    left = {item.id: remaining(item) for item in order.items}
+    left = {item.id: remaining(item) for item in items}
     if lines is None:
         return {item_id: qty for item_id, qty in left.items() if qty > 0}
     fields = {}
@@ -65,35 +66,15 @@ def plan(order: Order, lines: dict[int, int] | None) -> dict[int, int]:
     return dict(lines)
 
 
-def take(order_id: int, taken: dict[int, int], now: datetime) -> None:
-    """Add the units to redeemed_qty, each only if it still fits; Conflict (nothing kept) if not."""
+def take(conn: Connection, order_id: int, items: list, taken: dict[int, int], now: datetime) -> int:
+    """Add the units to redeemed_qty, each only if it still fits (Conflict, nothing kept, if
+    not), a line with nothing left becoming redeemed; the units the order has left after."""
+    by_id = {item.id: item for item in items}
     for item_id, qty in taken.items():
-        moved = db.session.execute(
-            update(OrderItem)
-            .where(
-                OrderItem.id == item_id,
-                OrderItem.order_id == order_id,
-                OrderItem.status == "confirmed",
-                OrderItem.redeemed_qty + qty + OrderItem.shortage_qty <= OrderItem.quantity,
-            )
-            .values(redeemed_qty=OrderItem.redeemed_qty + qty, redeemed_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if not moved:
+        if not redemption_rows.take(conn, order_id, by_id[item_id], qty, now):
             db.session.rollback()
             raise Conflict(_("This order changed meanwhile; look the code up again."))
-    # A line with nothing left is redeemed; fully short lines stay confirmed (nothing handed over).
-    db.session.execute(
-        update(OrderItem)
-        .where(
-            OrderItem.order_id == order_id,
-            OrderItem.status == "confirmed",
-            OrderItem.redeemed_qty > 0,
-            OrderItem.redeemed_qty + OrderItem.shortage_qty == OrderItem.quantity,
-        )
-        .values(status="redeemed")
-        .execution_options(synchronize_session=False)
-    )
+    return sum(remaining(item) for item in items)
 
 
 def give_back(order_id: int, lines: list[dict]) -> bool:
@@ -114,10 +95,3 @@ def give_back(order_id: int, lines: list[dict]) -> bool:
         if not moved:
             return False
     return True
-
-
-def units_left(order_id: int) -> int:
-    items = db.session.scalars(
-        db.select(OrderItem).where(OrderItem.order_id == order_id).execution_options(populate_existing=True)
-    )
-    return sum(remaining(item) for item in items)

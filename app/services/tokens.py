@@ -7,9 +7,10 @@ import secrets
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import OperationalError
 
+from app.engine import begin_writing
 from app.extensions import db
 from app.models import ApiToken, User
 from app.services import clock
@@ -48,20 +49,28 @@ def list_tokens(user: User) -> list[ApiToken]:
     return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)))
 
 
+# Built once: every API request runs it.
+_BY_HASH = (
+    select(User, ApiToken.id, ApiToken.last_used_at)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+)
+
+
 def user_for_bearer(plain: str) -> User | None:
     if not plain.startswith(TOKEN_PREFIX) or len(plain) > 100:
         return None
-    token = db.session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == _hash(plain), ApiToken.revoked_at.is_(None))
-    )
-    if token is None or not token.user.active:
+    found = db.session.execute(_BY_HASH, {"token_hash": _hash(plain)}).first()
+    if found is None or not found.User.active:
         return None
+    user, token_id, last_used_at = found
     now = clock.now()
     # Throttled so a scanner polling every second does not write on every request.
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
+    if last_used_at is None or now - last_used_at > timedelta(minutes=5):
         try:
-            db.session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+            begin_writing()
+            db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
             db.session.commit()
         except OperationalError:  # a busy SQLite must not fail the request over a timestamp
             db.session.rollback()
-    return token.user
+    return user

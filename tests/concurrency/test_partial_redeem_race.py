@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Order, OrderItem, PickupCode
+from app.models import Order, OrderItem, PickupCode, Redemption
 from app.services import tokens
 from tests.support.pickup import Bags
 
@@ -57,3 +57,33 @@ def test_ten_counters_taking_one_unit_each_of_five_hand_over_exactly_five(live_s
     assert db.session.scalar(select(OrderItem.redeemed_qty).where(OrderItem.id == item_id)) == UNITS
     assert db.session.scalar(select(PickupCode.status).where(PickupCode.id == plan["code_id"])) == "redeemed"
     assert db.session.scalar(select(Order.status).where(Order.id == plan["order_id"])) == "completed"
+
+
+def test_ten_replays_of_one_partial_pickup_take_its_units_once(live_server, bags):
+    # The replay check runs before the write lock is taken, so every replay may pass it; the
+    # stored answer's unique key must still let only one of them take units.
+    bag = bags.make(quantities=(UNITS,))
+    item_id = db.session.scalar(select(OrderItem.id).where(OrderItem.order_id == bag.order.id))
+    auth = {"Authorization": f"Bearer {tokens.create_token(bag.staff, 'scanner')[1]}"}
+    body = {
+        "pickup_point_id": bag.point.id,
+        "code_id": bag.code.id,
+        "idempotency_key": uuid.uuid4().hex,
+        "lines": {str(item_id): 2},
+    }
+    db.session.commit()
+    barrier = threading.Barrier(CLIENTS)
+
+    def replay(_n: int) -> tuple[int, str]:
+        barrier.wait(timeout=60)
+        response = requests.post(f"{live_server.url}/api/v1/pickup/redeem", json=body, headers=auth, timeout=120)
+        return response.status_code, response.text
+
+    with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+        answers = list(pool.map(replay, range(CLIENTS)))
+    assert {status for status, _ in answers} == {200}
+    assert len({text for _, text in answers}) == 1
+    db.session.rollback()
+    assert db.session.scalar(select(OrderItem.redeemed_qty).where(OrderItem.id == item_id)) == 2
+    assert db.session.scalar(select(func.count()).select_from(Redemption)) == 1
+    assert db.session.scalar(select(PickupCode.status).where(PickupCode.id == bag.code.id)) == "issued"

@@ -12,6 +12,7 @@ from app.blueprints.api import bp
 from app.blueprints.api.common import api_role, document, parse, respond
 from app.blueprints.api.schemas import ApiModel
 from app.blueprints.pickup.limits import code_entry_limit
+from app.engine import writes_late
 from app.services import codes, redemption, redemption_undo
 from app.services.redemption_lines import MAX_UNITS
 
@@ -127,6 +128,7 @@ def pickup_preview():
 
 
 @bp.post("/pickup/redeem")
+@writes_late
 @document(
     summary="Hand an order over (redeem its code once)",
     request=RedeemIn,

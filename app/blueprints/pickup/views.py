@@ -16,6 +16,7 @@ from app.blueprints.access import staff_required
 from app.blueprints.pickup import bp
 from app.blueprints.pickup.forms import CodeForm, RedeemForm
 from app.blueprints.pickup.limits import code_entry_limit
+from app.engine import writes_late
 from app.services import counter_lock, redemption
 from app.services.errors import DomainError, ValidationFailed
 
@@ -105,6 +106,7 @@ def preview():
 
 
 @bp.post("/redeem")
+@writes_late
 @code_entry_limit
 @staff_required
 def redeem():
