@@ -90,6 +90,37 @@ def test_keyboard_wedge_alone_looks_up_and_redeems(live_server, pages, bags, ser
     expect(title(page)).to_have_text("Already redeemed")
 
 
+def test_a_wedge_scan_while_a_lookup_is_in_flight_is_looked_up_next(live_server, pages, bags, server_keys):
+    first = bags.make()
+    second = bags.make(point=first.point, staff=first.staff)
+    page = pages.open(phone=True)
+    open_scanner(page, live_server, first.staff)
+    held = []  # the first lookup is held on the network until the second bag has been scanned
+
+    def hold_first(route):
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route("**/api/v1/pickup/preview", hold_first)
+    with page.expect_request("**/api/v1/pickup/preview"):
+        wedge(page, codes.qr_text(first.code))
+    for _ in range(100):  # Playwright calls the route handler while the page is being waited on
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1
+    wedge(page, codes.qr_text(second.code))  # arrives while the first is still in flight
+    held[0].continue_()
+    # The first bag is shown, then replaced by the one scanned after it: nothing was dropped.
+    expect(page.locator("[data-state=preview]")).to_contain_text(second.order.number, timeout=15000)
+    page.keyboard.press("Enter")
+    expect(title(page)).to_have_text("Handed over")
+    assert fresh(PickupCode, second.code.id).status == "redeemed"
+    assert fresh(PickupCode, first.code.id).status == "issued"
+
+
 def forged_qr(bag) -> str:
     text = codes.qr_text(bag.code)
     body, signature = text.rsplit(".", 1)

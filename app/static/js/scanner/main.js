@@ -22,6 +22,10 @@ const SYNC_EVERY_MS = 20000;
 let pointId = Number(pointSelect.value);
 let preview = null; // { text, online, data, h }
 let busy = false;
+// One scan from a wedge or the keyboard that arrived while a lookup or hand-over was in
+// flight: a busy counter scans the next bag at once, and a dropped scan would be lost (the
+// camera needs no buffer, it sees the label again on the next frame).
+let waiting = null;
 let last = { text: "", at: 0 };
 
 const online = () => navigator.onLine !== false;
@@ -111,7 +115,11 @@ async function lookUpOffline(text) {
 
 async function handle(text, source) {
   text = (text || "").trim();
-  if (!text || busy) { return; }
+  if (!text) { return; }
+  if (busy) {
+    if (source !== "camera") { waiting = { text, source }; }
+    return;
+  }
   const now = Date.now();
   // A camera sees the label in front of it many times a second, and keeps seeing it after the
   // hand-over: only a new code, or the same one shown again after it was out of sight for a
@@ -136,7 +144,15 @@ async function handle(text, source) {
   } finally {
     busy = false;
     setNet();
+    runWaiting();
   }
+}
+
+function runWaiting() {
+  if (!waiting) { return; }
+  const next = waiting;
+  waiting = null;
+  handle(next.text, next.source);
 }
 
 // ---- handing over
@@ -185,6 +201,7 @@ async function confirm() {
     signal(true);
   } finally {
     busy = false;
+    runWaiting();
   }
 }
 
