@@ -68,6 +68,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS", "30000")),
         "SQLITE_IMMEDIATE_WRITES": _bool(env.get("SQLITE_IMMEDIATE_WRITES"), True),
+        # Robots and webhooks may only be called on public https addresses unless this is set
+        # (a closed network, or the tests' loopback receivers): see services/channels.py.
+        "WEBHOOK_ALLOW_PRIVATE": _bool(env.get("WEBHOOK_ALLOW_PRIVATE"), False),
         "REDEEM_UNDO_MINUTES": int(env.get("REDEEM_UNDO_MINUTES", "10")),
         "CODE_LOCK_FAILURES": int(env.get("CODE_LOCK_FAILURES", "5")),
         "CODE_LOCK_WINDOW_MINUTES": int(env.get("CODE_LOCK_WINDOW_MINUTES", "10")),

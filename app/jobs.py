@@ -16,6 +16,7 @@ JOBS: dict[str, str] = {
     "close-windows": "app.services.closing:close_due_windows",
     "scan-stock": "app.services.stock:scan_stock_alerts",
     "deliver-outbox": "app.services.notifications:deliver_outbox",
+    "deliver-channels": "app.services.channel_delivery:deliver_channels",
 }
 
 

@@ -2,6 +2,7 @@
 
 from app.models.accounts import ApiToken, Leader, Merchant, MerchantMember, User
 from app.models.catalog import Product, StockAlert
+from app.models.channels import ChannelDelivery, NotificationChannel
 from app.models.deliveries import DeliveryBatch
 from app.models.notifications import AuditRecord, Notification, OutboxMessage
 from app.models.orders import CustomerItemUsage, Order, OrderEvent, OrderItem, PointWindowUsage
@@ -13,12 +14,14 @@ from app.models.windows import ShareLink, Window, WindowItem, WindowLeader
 __all__ = [
     "ApiToken",
     "AuditRecord",
+    "ChannelDelivery",
     "CustomerItemUsage",
     "DeliveryBatch",
     "Leader",
     "Merchant",
     "MerchantMember",
     "Notification",
+    "NotificationChannel",
     "Order",
     "OrderEvent",
     "OrderItem",

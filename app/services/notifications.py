@@ -71,6 +71,9 @@ def deliver_outbox(limit: int = 200) -> int:
 
 
 def _deliver(message: OutboxMessage) -> None:
+    from app.services import channels  # channels imports this module for send_test
+
+    channels.fan_out(message)  # robots and webhooks are sent by channel_delivery, after commit
     payload = message.payload
     for user_id in payload.get("user_ids", []):
         db.session.add(

@@ -1,0 +1,158 @@
+"""Sending channel deliveries to group-chat robots and webhooks, with retries and backoff.
+
+Each delivery is claimed before it is sent (pending → sending, committed, with a lease), so two
+schedulers never send the same one and a re-run finds nothing to do. The answer is recorded after
+the send: sent, or pending again after a backoff, or failed after MAX_ATTEMPTS. A process that
+dies mid-send leaves the claim, which is taken up again once its lease runs out: only then can a
+receiver see a message twice, and the JSON webhook's delivery id lets it drop the repeat.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.request
+from datetime import timedelta
+from urllib.parse import urljoin
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import or_, select, update
+
+from app.extensions import db
+from app.models import ChannelDelivery, NotificationChannel, OutboxMessage
+from app.services import clock, webhook_formats
+from app.services.channels import UnsafeTarget, check_target
+
+MAX_ATTEMPTS = 6
+LEASE = timedelta(minutes=2)
+TIMEOUT_S = 10
+MAX_ANSWER = 64 * 1024
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    # A redirect could lead anywhere, past the address check: treat it as a failure.
+    def redirect_request(self, *_args, **_kwargs):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def _post(request: webhook_formats.Request) -> tuple[int, bytes]:
+    # Only http(s) URLs that passed check_target get here.
+    http_request = urllib.request.Request(request.url, data=request.body, headers=request.headers, method="POST")  # noqa: S310
+    try:
+        with _opener.open(http_request, timeout=TIMEOUT_S) as response:  # noqa: S310 - checked by check_target
+            return response.status, response.read(MAX_ANSWER)
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(MAX_ANSWER) if exc.fp else b""
+
+
+def _claim(delivery_id: int, now) -> bool:
+    claimed = db.session.execute(
+        update(ChannelDelivery)
+        .where(
+            ChannelDelivery.id == delivery_id,
+            ChannelDelivery.status.in_(("pending", "sending")),
+            ChannelDelivery.next_attempt_at <= now,
+        )
+        .values(status="sending", attempts=ChannelDelivery.attempts + 1, next_attempt_at=now + LEASE)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return bool(claimed)
+
+
+def _message(delivery: ChannelDelivery, outbox: OutboxMessage) -> webhook_formats.Message:
+    payload = outbox.payload
+    link = payload.get("link")
+    if link:
+        link = urljoin(current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/", link.lstrip("/"))
+    return webhook_formats.Message(
+        event=outbox.kind,
+        title=payload.get("title", ""),
+        body=payload.get("body", ""),
+        link=link,
+        delivery_id=delivery.id,
+    )
+
+
+def _prepare(delivery_id: int) -> tuple[str, webhook_formats.Request] | None:
+    """The request to send, built from the rows and read into plain values; None if the channel
+    was removed. Commits, so no transaction (nor SQLite's write lock) is held on the network."""
+    delivery = db.session.get(ChannelDelivery, delivery_id)
+    channel = db.session.get(NotificationChannel, delivery.channel_id)
+    outbox = db.session.get(OutboxMessage, delivery.outbox_id)
+    prepared = None
+    if channel.removed_at is None:
+        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+            link_text = _("View")
+        message = _message(delivery, outbox)
+        request = webhook_formats.build(
+            channel.kind, channel.url, channel.secret, message, int(time.time() * 1000), link_text
+        )
+        prepared = (channel.kind, request)
+    db.session.commit()
+    return prepared
+
+
+def _send(kind: str, request: webhook_formats.Request) -> tuple[bool, int | None, str]:
+    try:
+        check_target(request.url)
+    except UnsafeTarget as exc:
+        return False, None, str(exc)
+    try:
+        status, answer = _post(request)
+    except (OSError, ValueError) as exc:  # refused, timed out, bad address
+        return False, None, f"{exc.__class__.__name__}: {exc}"[:300]
+    ok, reason = webhook_formats.accepted(kind, status, answer)
+    return ok, status, reason
+
+
+def _record(delivery_id: int, ok: bool, status: int | None, reason: str, *, final: bool = False) -> None:
+    delivery = db.session.get(ChannelDelivery, delivery_id, populate_existing=True)
+    now = clock.now()
+    delivery.response_status = status
+    if ok:
+        delivery.status, delivery.sent_at, delivery.last_error = "sent", now, None
+    else:
+        delivery.last_error = reason[:300]
+        if final or delivery.attempts >= MAX_ATTEMPTS:
+            delivery.status = "failed"
+        else:
+            delivery.status, delivery.next_attempt_at = "pending", now + _backoff(delivery.attempts)
+    db.session.commit()
+
+
+def deliver_channels(limit: int = 100) -> int:
+    """Send due deliveries (and ones whose sender died mid-send); safe to re-run and to run in
+    several schedulers at once. Returns how many were accepted by their receiver."""
+    now = clock.now()
+    due = db.session.scalars(
+        select(ChannelDelivery.id)
+        .where(
+            or_(ChannelDelivery.status == "pending", ChannelDelivery.status == "sending"),
+            ChannelDelivery.next_attempt_at <= now,
+        )
+        .order_by(ChannelDelivery.next_attempt_at, ChannelDelivery.id)
+        .limit(limit)
+    ).all()
+    db.session.commit()
+    sent = 0
+    for delivery_id in due:
+        if not _claim(delivery_id, now):
+            continue  # another scheduler has it
+        prepared = _prepare(delivery_id)
+        if prepared is None:
+            _record(delivery_id, False, None, "channel removed", final=True)
+            continue
+        ok, status, reason = _send(*prepared)
+        _record(delivery_id, ok, status, reason)
+        sent += ok
+    return sent
