@@ -71,6 +71,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Robots and webhooks may only be called on public https addresses unless this is set
         # (a closed network, or the tests' loopback receivers): see services/channels.py.
         "WEBHOOK_ALLOW_PRIVATE": _bool(env.get("WEBHOOK_ALLOW_PRIVATE"), False),
+        # Web Push (VAPID): who push services may contact about this server's messages.
+        "VAPID_SUBJECT": env.get("VAPID_SUBJECT", "mailto:admin@localhost"),
         "REDEEM_UNDO_MINUTES": int(env.get("REDEEM_UNDO_MINUTES", "10")),
         "CODE_LOCK_FAILURES": int(env.get("CODE_LOCK_FAILURES", "5")),
         "CODE_LOCK_WINDOW_MINUTES": int(env.get("CODE_LOCK_WINDOW_MINUTES", "10")),

@@ -22,7 +22,7 @@ from sqlalchemy import or_, select, update
 
 from app.extensions import db
 from app.models import ChannelDelivery, NotificationChannel, OutboxMessage
-from app.services import clock, webhook_formats
+from app.services import clock, push, webhook_formats
 from app.services.channels import UnsafeTarget, check_target
 
 MAX_ATTEMPTS = 6
@@ -91,33 +91,45 @@ def _prepare(delivery_id: int) -> tuple[str, webhook_formats.Request] | None:
     outbox = db.session.get(OutboxMessage, delivery.outbox_id)
     prepared = None
     if channel.removed_at is None:
-        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-            link_text = _("View")
         message = _message(delivery, outbox)
-        request = webhook_formats.build(
-            channel.kind, channel.url, channel.secret, message, int(time.time() * 1000), link_text
-        )
-        prepared = (channel.kind, request)
+        if channel.kind == push.KIND:
+            data = push.payload(message.title, message.body, message.link, f"{outbox.kind}-{outbox.id}")
+            prepared = (channel.kind, (channel.url, channel.secret, data))
+        else:
+            with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+                link_text = _("View")
+            request = webhook_formats.build(
+                channel.kind, channel.url, channel.secret, message, int(time.time() * 1000), link_text
+            )
+            prepared = (channel.kind, request)
     db.session.commit()
     return prepared
 
 
-def _send(kind: str, request: webhook_formats.Request) -> tuple[bool, int | None, str]:
+def _send(kind: str, request) -> tuple[bool, int | None, str, bool]:
+    """(accepted, HTTP status, reason, the receiver says the channel is gone for good)."""
+    url = request[0] if kind == push.KIND else request.url
     try:
-        check_target(request.url)
+        check_target(url)
     except UnsafeTarget as exc:
-        return False, None, str(exc)
+        return False, None, str(exc), False
+    if kind == push.KIND:
+        return push.send(*request)
     try:
         status, answer = _post(request)
     except (OSError, ValueError) as exc:  # refused, timed out, bad address
-        return False, None, f"{exc.__class__.__name__}: {exc}"[:300]
+        return False, None, f"{exc.__class__.__name__}: {exc}"[:300], False
     ok, reason = webhook_formats.accepted(kind, status, answer)
-    return ok, status, reason
+    return ok, status, reason, False
 
 
 def _record(delivery_id: int, ok: bool, status: int | None, reason: str, *, final: bool = False) -> None:
+    """The answer: sent, retry after a backoff, or failed (`final`: the channel is gone, and a
+    push subscription the push service dropped is removed so nothing more is sent to it)."""
     delivery = db.session.get(ChannelDelivery, delivery_id, populate_existing=True)
     now = clock.now()
+    if final and delivery.channel.kind == push.KIND and delivery.channel.removed_at is None:
+        delivery.channel.removed_at = now
     delivery.response_status = status
     if ok:
         delivery.status, delivery.sent_at, delivery.last_error = "sent", now, None
@@ -152,7 +164,7 @@ def deliver_channels(limit: int = 100) -> int:
         if prepared is None:
             _record(delivery_id, False, None, "channel removed", final=True)
             continue
-        ok, status, reason = _send(*prepared)
-        _record(delivery_id, ok, status, reason)
+        ok, status, reason, gone = _send(*prepared)
+        _record(delivery_id, ok, status, reason, final=gone)
         sent += ok
     return sent

@@ -112,8 +112,11 @@ def _checked(data: ChannelInput) -> ChannelInput:
 
 
 def _active(user: User):
+    # Robots and webhooks; push subscriptions (kind "webpush") are listed by services/push.py.
     return select(NotificationChannel).where(
-        NotificationChannel.user_id == user.id, NotificationChannel.removed_at.is_(None)
+        NotificationChannel.user_id == user.id,
+        NotificationChannel.removed_at.is_(None),
+        NotificationChannel.kind.in_(KINDS),
     )
 
 
@@ -140,8 +143,14 @@ def create_channel(user: User, data: ChannelInput) -> NotificationChannel:
 
 
 def remove_channel(user: User, channel_id: int) -> None:
-    """Stop sending to one of the user's own channels (another user's answers 404)."""
-    channel = db.session.scalar(_active(user).where(NotificationChannel.id == channel_id))
+    """Stop sending to one of the user's own channels or push browsers (another user's: 404)."""
+    channel = db.session.scalar(
+        select(NotificationChannel).where(
+            NotificationChannel.id == channel_id,
+            NotificationChannel.user_id == user.id,
+            NotificationChannel.removed_at.is_(None),
+        )
+    )
     if channel is None:
         raise NotFound()
     channel.removed_at = clock.now()

@@ -29,7 +29,7 @@ PUBLIC_ENDPOINTS = {
 }
 # Need a login but no role: every user has an account and may call these.
 LOGIN_ONLY_BLUEPRINTS = ("account",)
-LOGIN_ONLY_ENDPOINTS = {"api.me", "api.set_locale"}
+LOGIN_ONLY_ENDPOINTS = {"api.me", "api.set_locale", "api.push_key", "api.push_subscribe", "api.push_unsubscribe"}
 # Paths each single-role user must be refused on.
 FORBIDDEN_PREFIXES = {
     "leader": ("/merchant/", "/admin/", "/api/v1/merchant/", "/api/v1/admin/"),

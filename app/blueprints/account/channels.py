@@ -12,6 +12,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from app.blueprints.access import login_required
 from app.blueprints.account import bp
 from app.services import channels as channel_service
+from app.services import push
 from app.services.errors import ValidationFailed
 
 
@@ -43,6 +44,7 @@ def _page(form: ChannelForm, status: int = 200):
             "account/channels.html",
             form=form,
             channels=channel_service.list_channels(current_user),
+            devices=push.devices(current_user),
             deliveries=channel_service.recent_deliveries(current_user),
             kind_labels=channel_service.KIND_LABELS,
             event_labels=channel_service.EVENTS,

@@ -9,4 +9,4 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 # Domain modules register their views on `bp` when imported.
-from app.blueprints.api import leader, merchant, orders, pickup, pickup_offline, tokens, views  # noqa: E402,F401
+from app.blueprints.api import leader, merchant, orders, pickup, pickup_offline, push, tokens, views  # noqa: E402,F401

@@ -43,6 +43,7 @@ def manifest():
         ],
         "shortcuts": [
             {"name": _("Scan pickup codes"), "url": url_for("pickup.scan")},
+            {"name": _("Today's orders"), "url": url_for("leader.orders")},
             {"name": _("Pickup counter"), "url": url_for("pickup.counter")},
         ],
     }
@@ -55,7 +56,10 @@ def service_worker():
     precache = [url_for("static", filename=name) for name in pwa.SHELL_STATIC]
     precache += [url_for("pwa.vendor", name=name) for name in sorted(pwa.VENDOR) if pwa.vendor_path(name)]
     precache += [url_for("pwa.icon", size=192), url_for("pwa.offline")]
-    body = render_template("pwa/sw.js", version=pwa.shell_version(), precache=precache)
+    # Pages kept for offline use (network-first; the last good copy when the network drops):
+    # the scanner, and the leader's today and orders pages. Signing out forgets them.
+    offline_pages = [url_for("pickup.scan"), url_for("leader.index"), url_for("leader.orders")]
+    body = render_template("pwa/sw.js", version=pwa.shell_version(), precache=precache, offline_pages=offline_pages)
     response = Response(body, mimetype="text/javascript")
     response.headers["Service-Worker-Allowed"] = "/"
     return _no_cache(response)

@@ -8,12 +8,16 @@ const SHELL = "gb-shell-" + VERSION;
 const PAGES = "gb-pages";
 const PRECACHE = {{ precache|tojson }};
 const OFFLINE_URL = {{ url_for("pwa.offline")|tojson }};
-const OFFLINE_PAGES = [{{ url_for("pickup.scan")|tojson }}];
+const OFFLINE_PAGES = {{ offline_pages|tojson }};
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(SHELL).then(function (cache) {
     return cache.addAll(PRECACHE);
-  }).then(function () { return self.skipWaiting(); }));
+  }).then(function () {
+    // The first worker takes over at once. A new version waits until the user taps "Reload"
+    // (pwa.js), so a page is never switched to new code in the middle of a hand-over.
+    if (!self.registration.active) { return self.skipWaiting(); }
+  }));
 });
 
 self.addEventListener("activate", function (event) {
@@ -73,4 +77,35 @@ self.addEventListener("message", function (event) {
   if (data.type === "forget-pages") {
     event.waitUntil(caches.delete(PAGES));
   }
+  if (data.type === "skip-waiting") {
+    self.skipWaiting();
+  }
+});
+
+// Web Push: show what the server sent (services/push.py payload) and open its page on a tap.
+self.addEventListener("push", function (event) {
+  let data = {};
+  try { data = event.data ? event.data.json() : {}; } catch (error) { data = { title: event.data.text() }; }
+  const title = data.title || "GroupBuy";
+  event.waitUntil(self.registration.showNotification(title, {
+    body: data.body || "",
+    tag: data.tag || undefined,
+    icon: {{ url_for("pwa.icon", size=192)|tojson }},
+    badge: {{ url_for("pwa.icon", size=192)|tojson }},
+    data: { url: data.url || "/" },
+  }));
+});
+
+self.addEventListener("notificationclick", function (event) {
+  event.notification.close();
+  const target = new URL((event.notification.data || {}).url || "/", self.location.origin);
+  if (target.origin !== self.location.origin) { return; }  // only ever open our own pages
+  event.waitUntil(self.clients.matchAll({ type: "window", includeUncontrolled: true }).then(function (windows) {
+    for (const client of windows) {
+      if ("focus" in client) {
+        return client.navigate(target.href).then(function (c) { return (c || client).focus(); });
+      }
+    }
+    return self.clients.openWindow(target.href);
+  }));
 });
