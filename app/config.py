@@ -73,6 +73,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "WEBHOOK_ALLOW_PRIVATE": _bool(env.get("WEBHOOK_ALLOW_PRIVATE"), False),
         # Web Push (VAPID): who push services may contact about this server's messages.
         "VAPID_SUBJECT": env.get("VAPID_SUBJECT", "mailto:admin@localhost"),
+        # Leaders are told a window closes soon this long before its cut-off (once per window).
+        "WINDOW_CLOSING_SOON_MINUTES": int(env.get("WINDOW_CLOSING_SOON_MINUTES", "30")),
         "REDEEM_UNDO_MINUTES": int(env.get("REDEEM_UNDO_MINUTES", "10")),
         "CODE_LOCK_FAILURES": int(env.get("CODE_LOCK_FAILURES", "5")),
         "CODE_LOCK_WINDOW_MINUTES": int(env.get("CODE_LOCK_WINDOW_MINUTES", "10")),

@@ -4,7 +4,7 @@ from app.models.accounts import ApiToken, Leader, Merchant, MerchantMember, User
 from app.models.catalog import Product, StockAlert
 from app.models.channels import ChannelDelivery, NotificationChannel
 from app.models.deliveries import DeliveryBatch
-from app.models.notifications import AuditRecord, Notification, OutboxMessage
+from app.models.notifications import AuditRecord, Notification, NotificationMute, OutboxMessage
 from app.models.orders import CustomerItemUsage, Order, OrderEvent, OrderItem, PointWindowUsage
 from app.models.payments import Payment, Refund
 from app.models.pickup import PickupCode, Redemption
@@ -22,6 +22,7 @@ __all__ = [
     "MerchantMember",
     "Notification",
     "NotificationChannel",
+    "NotificationMute",
     "Order",
     "OrderEvent",
     "OrderItem",

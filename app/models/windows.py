@@ -29,6 +29,8 @@ class Window(db.Model):
     status: Mapped[str] = mapped_column(String(12), default="draft", index=True)
     all_leaders: Mapped[bool] = mapped_column(default=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When leaders were told it closes soon (window_reminders); set once.
+    closing_soon_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     merchant: Mapped[Merchant] = relationship()

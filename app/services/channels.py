@@ -34,6 +34,7 @@ MAX_CHANNELS = 10
 # What each notification kind is called in the settings page; the kinds the services enqueue.
 EVENTS: dict[str, object] = {
     "window_open": _l("Group buy opened"),
+    "window_closing": _l("Group buy closing soon"),
     "window_closed": _l("Group buy closed"),
     "batch_dispatched": _l("Delivery on the way"),
     "batch_arrived": _l("Delivery arrived"),

@@ -71,11 +71,11 @@ def deliver_outbox(limit: int = 200) -> int:
 
 
 def _deliver(message: OutboxMessage) -> None:
-    from app.services import channels  # channels imports this module for send_test
+    from app.services import channels, notification_prefs  # both import this module's callers
 
     channels.fan_out(message)  # robots and webhooks are sent by channel_delivery, after commit
     payload = message.payload
-    for user_id in payload.get("user_ids", []):
+    for user_id in notification_prefs.recipients(payload.get("user_ids", []), message.kind):
         db.session.add(
             Notification(
                 user_id=user_id,

@@ -215,8 +215,8 @@ def open_due_windows() -> int:
     return opened
 
 
-def _announce_open(window: Window) -> None:
-    """Tell the leaders who may sell it, in the opening transaction (delivered after commit)."""
+def leader_user_ids(window: Window) -> list[int]:
+    """The users of the active leaders who may sell this window."""
     if window.all_leaders:
         stmt = select(Leader.user_id).where(Leader.active.is_(True))
     else:
@@ -225,9 +225,14 @@ def _announce_open(window: Window) -> None:
             .join(WindowLeader, WindowLeader.leader_id == Leader.id)
             .where(WindowLeader.window_id == window.id, Leader.active.is_(True))
         )
+    return list(db.session.scalars(stmt))
+
+
+def _announce_open(window: Window) -> None:
+    """Tell the leaders who may sell it, in the opening transaction (delivered after commit)."""
     notifications.enqueue(
         "window_open",
-        user_ids=list(db.session.scalars(stmt)),
+        user_ids=leader_user_ids(window),
         title=f"开团 Group buy open: {window.title}",
         body=f"{window.title}",
         link="/leader/",

@@ -13,6 +13,7 @@ from flask import abort, g, redirect, render_template, request, send_file, url_f
 from app.blueprints.access import leader_required
 from app.blueprints.leader import bp
 from app.blueprints.leader.forms import PlainForm
+from app.services import share_poster as share_poster_service
 from app.services import sharing
 
 
@@ -51,6 +52,24 @@ def share_png(window_id: int):
         mimetype="image/png",
         as_attachment=request.args.get("download") == "1",
         download_name=f"group-buy-{window.id}-{link.slug}.png",
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@bp.get("/windows/<int:window_id>/poster.png")
+@leader_required
+def share_poster(window_id: int):
+    window = sharing.sellable_window(g.leader, window_id)
+    link = sharing.find_share_link(window, g.leader)
+    if link is None:
+        abort(404)
+    response = send_file(
+        io.BytesIO(share_poster_service.poster_png(window, g.leader, link)),
+        mimetype="image/png",
+        as_attachment=request.args.get("download") == "1",
+        download_name=f"group-buy-{window.id}-poster.png",
         max_age=0,
     )
     response.headers["Cache-Control"] = "private, max-age=300"
