@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
@@ -26,6 +26,11 @@ def local_zone() -> ZoneInfo:
 
 def to_local(value: datetime) -> datetime:
     return value.astimezone(local_zone())
+
+
+def local_day_start(day: date) -> datetime:
+    """Midnight of `day` in the deployment's zone, as aware UTC."""
+    return datetime.combine(day, time.min, tzinfo=local_zone()).astimezone(UTC)
 
 
 def from_local_naive(value: datetime) -> datetime:

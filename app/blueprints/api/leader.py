@@ -105,7 +105,8 @@ def _order_out(order) -> LeaderOrderOut:
 @api_role("leader")
 def leader_orders_list():
     query = parse_query(OrdersQuery)
-    page = leader_orders.list_orders(g.leader, window_id=query.window_id, tab=query.status, page=query.page)
+    where = leader_orders.OrderFilter(window_id=query.window_id)
+    page = leader_orders.list_orders(g.leader, where=where, tab=query.status, page=query.page)
     return respond(
         OrdersPage(orders=[_order_out(o) for o in page.items], page=page.page, pages=page.pages, total=page.total)
     )

@@ -27,20 +27,37 @@ def _filters() -> tuple[str, int | None]:
     return tab, _int_arg("window_id")
 
 
+def _search_args() -> dict[str, str]:
+    return {name: request.args.get(name, "") for name in ("q", "from", "to")}
+
+
 @bp.get("/orders")
 @leader_required
 def orders():
     tab, window_id = _filters()
-    page = leader_orders.list_orders(g.leader, window_id=window_id, tab=tab, page=_int_arg("page", 1))
-    return render_template(
-        "leader/orders/list.html",
-        page=page,
-        tab=tab,
-        window_id=window_id,
-        tabs=leader_orders.TABS,
-        counts=leader_orders.tab_counts(g.leader, window_id=window_id),
-        windows=leader_orders.order_windows(g.leader),
-        bulk_form=PlainForm(),
+    search = _search_args()
+    errors, status = {}, 200
+    try:
+        where = leader_orders.parse_filter(window_id, search["q"], search["from"], search["to"])
+    except ValidationFailed as exc:  # shown beside the fields; the list is left unfiltered by them
+        errors, status = exc.fields, 422
+        where = leader_orders.OrderFilter(window_id=window_id)
+    page = leader_orders.list_orders(g.leader, where=where, tab=tab, page=_int_arg("page", 1))
+    return (
+        render_template(
+            "leader/orders/list.html",
+            page=page,
+            tab=tab,
+            window_id=window_id,
+            search=search,
+            search_errors=errors,
+            link_args={"window_id": window_id, **{k: v for k, v in search.items() if v and k not in errors}},
+            tabs=leader_orders.TABS,
+            counts=leader_orders.tab_counts(g.leader, where=where),
+            windows=leader_orders.order_windows(g.leader),
+            bulk_form=PlainForm(),
+        ),
+        status,
     )
 
 
