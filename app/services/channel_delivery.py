@@ -21,8 +21,8 @@ from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
 
 from app.extensions import db
-from app.models import ChannelDelivery, NotificationChannel, OutboxMessage
-from app.services import clock, push, webhook_formats
+from app.models import ChannelDelivery, NotificationChannel, OutboxMessage, User
+from app.services import clock, notification_texts, push, webhook_formats
 from app.services.channels import UnsafeTarget, check_target
 
 MAX_ATTEMPTS = 6
@@ -69,15 +69,15 @@ def _claim(delivery_id: int, now) -> bool:
     return bool(claimed)
 
 
-def _message(delivery: ChannelDelivery, outbox: OutboxMessage) -> webhook_formats.Message:
+def _message(delivery: ChannelDelivery, outbox: OutboxMessage, locale: str | None) -> webhook_formats.Message:
     payload = outbox.payload
     link = payload.get("link")
     if link:
         link = urljoin(current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/", link.lstrip("/"))
     return webhook_formats.Message(
         event=outbox.kind,
-        title=payload.get("title", ""),
-        body=payload.get("body", ""),
+        title=notification_texts.render(payload.get("title", ""), locale),
+        body=notification_texts.render(payload.get("body", ""), locale),
         link=link,
         delivery_id=delivery.id,
     )
@@ -91,7 +91,9 @@ def _prepare(delivery_id: int) -> tuple[str, webhook_formats.Request] | None:
     outbox = db.session.get(OutboxMessage, delivery.outbox_id)
     prepared = None
     if channel.removed_at is None:
-        message = _message(delivery, outbox)
+        # A group chat reads the deployment's language; a push goes to its owner's own phone.
+        owner = db.session.get(User, channel.user_id) if channel.kind == push.KIND else None
+        message = _message(delivery, outbox, owner.locale if owner else None)
         if channel.kind == push.KIND:
             data = push.payload(message.title, message.body, message.link, f"{outbox.kind}-{outbox.id}")
             prepared = (channel.kind, (channel.url, channel.secret, data))

@@ -28,6 +28,7 @@ from app.models import ChannelDelivery, NotificationChannel, OutboxMessage, User
 from app.services import clock
 from app.services.catalog import clean_line, has_control_chars
 from app.services.errors import NotFound, ValidationFailed
+from app.services.notification_texts import N_, message
 from app.services.webhook_formats import KINDS
 
 MAX_CHANNELS = 10
@@ -177,8 +178,8 @@ def send_test(user: User) -> None:
     notifications.enqueue(
         "channel_test",
         user_ids=[user.id],
-        title=_("Test message from GroupBuy"),
-        body=_("If you can read this in your group chat, the robot is set up."),
+        title=message(N_("Test message from GroupBuy")),
+        body=message(N_("If you can read this in your group chat, the robot is set up.")),
         link="/account/channels",
     )
     db.session.commit()

@@ -18,13 +18,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from app.models import Leader, MerchantMember, Order, OrderItem, Product, Window, WindowItem
 from app.services import clock, codes, deliveries, notifications, payments, reservations
+from app.services.notification_texts import N_, message
 
 log = logging.getLogger(__name__)
 
@@ -273,9 +273,12 @@ def _notify(close: _Close) -> None:
     notifications.enqueue(
         "window_closed",
         user_ids=list(merchant_users),
-        title=_("Group buy closed: %(title)s", title=window.title),
-        body=_(
-            "%(confirmed)d orders confirmed, %(cancelled)d cancelled, %(failed)d failed; %(batches)d delivery batches.",
+        title=message(N_("Group buy closed: %(title)s"), title=window.title),
+        body=message(
+            N_(
+                "%(confirmed)d orders confirmed, %(cancelled)d cancelled, %(failed)d failed; "
+                "%(batches)d delivery batches."
+            ),
             **result,
         ),
         link=f"/merchant/batches?window_id={window.id}",
@@ -289,9 +292,9 @@ def _notify(close: _Close) -> None:
         notifications.enqueue(
             "window_closed",
             user_ids=[leader_users[leader_id]],
-            title=_("Group buy closed: %(title)s", title=window.title),
-            body=_(
-                "Your orders: %(confirmed)d confirmed, %(cancelled)d cancelled (unpaid), %(failed)d failed.",
+            title=message(N_("Group buy closed: %(title)s"), title=window.title),
+            body=message(
+                N_("Your orders: %(confirmed)d confirmed, %(cancelled)d cancelled (unpaid), %(failed)d failed."),
                 confirmed=counts["confirmed"],
                 cancelled=counts["cancelled"],
                 failed=counts["failed"],

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -35,6 +34,7 @@ from app.permissions import scoped_or_404
 from app.services import audit, clock, codes, notifications, payments, reservations, slots
 from app.services import shortages as shortages_
 from app.services.errors import DomainError, InvalidTransition, NotFound
+from app.services.notification_texts import N_, message
 from app.services.text import mask_name, mask_phone
 
 ARRIVABLE = ("created", "picking", "dispatched")
@@ -188,8 +188,8 @@ def dispatch(batch: DeliveryBatch, user: User) -> DeliveryBatch:
     notifications.enqueue(
         "batch_dispatched",
         user_ids=_point_user_ids(point),
-        title=_("Delivery on its way: %(merchant)s", merchant=batch.merchant.name),
-        body=_("%(window)s for %(point)s has been dispatched.", window=batch.window.title, point=point.name),
+        title=message(N_("Delivery on its way: %(merchant)s"), merchant=batch.merchant.name),
+        body=message(N_("%(window)s for %(point)s has been dispatched."), window=batch.window.title, point=point.name),
     )
     db.session.commit()
     return batch
@@ -287,9 +287,9 @@ def confirm_arrival(batch_id: int, leader: Leader, user: User, shortages: dict[i
     notifications.enqueue(
         "batch_arrived",
         user_ids=_point_user_ids(point),
-        title=_("Goods arrived at %(point)s", point=point.name),
-        body=_(
-            "%(ready)d orders ready for pickup, %(refunded)d refunded; %(units)d units short.",
+        title=message(N_("Goods arrived at %(point)s"), point=point.name),
+        body=message(
+            N_("%(ready)d orders ready for pickup, %(refunded)d refunded; %(units)d units short."),
             ready=ready,
             refunded=refunded,
             units=sum(wanted.values()),

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models import Leader, Order, Window
 from app.models.orders import ORDER_STATUSES
 from app.permissions import scoped_or_404
-from app.services import clock, deliveries, windows
+from app.services import clock
 from app.services.catalog import has_control_chars, paginate
 from app.services.errors import ValidationFailed
 
@@ -119,20 +119,3 @@ def get_order(leader: Leader, order_id: int) -> Order:
         .where(Order.id == order_id, Order.leader_id == leader.id)
         .options(selectinload(Order.items), selectinload(Order.events))
     )
-
-
-def today_summary(leader: Leader) -> dict:
-    """The leader's home page: windows to share, batches coming or here, bags waiting for pickup."""
-    batches = [b for b in deliveries.batches_for_leader(leader.id) if b.status != "done"]
-    waiting = db.session.scalar(
-        select(func.count()).select_from(Order).where(Order.leader_id == leader.id, Order.status == "ready_for_pickup")
-    )
-    confirmed = db.session.scalar(
-        select(func.count()).select_from(Order).where(Order.leader_id == leader.id, Order.status == "confirmed")
-    )
-    return {
-        "windows": windows.windows_for_leader(leader),
-        "batches": batches,
-        "waiting_pickup": waiting or 0,
-        "awaiting_arrival": confirmed or 0,
-    }

@@ -7,14 +7,15 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 
 from app.extensions import db
-from app.models import Notification, OutboxMessage
-from app.services import clock
+from app.models import Notification, OutboxMessage, User
+from app.services import clock, notification_texts
 
 MAX_ATTEMPTS = 8
 
 
-def enqueue(kind: str, *, user_ids: list[int], title: str, body: str = "", link: str | None = None) -> None:
-    """Queue a notification in the caller's transaction; nothing is sent if it rolls back."""
+def enqueue(kind: str, *, user_ids: list[int], title, body="", link: str | None = None) -> None:
+    """Queue a notification in the caller's transaction; nothing is sent if it rolls back.
+    `title` and `body`: notification_texts.message(...) (translated per reader) or plain text."""
     recipients = sorted(set(user_ids))
     if not recipients:
         return
@@ -75,14 +76,17 @@ def _deliver(message: OutboxMessage) -> None:
 
     channels.fan_out(message)  # robots and webhooks are sent by channel_delivery, after commit
     payload = message.payload
-    for user_id in notification_prefs.recipients(payload.get("user_ids", []), message.kind):
+    recipients = notification_prefs.recipients(payload.get("user_ids", []), message.kind)
+    locales = dict(db.session.execute(select(User.id, User.locale).where(User.id.in_(recipients))).all())
+    for user_id in recipients:
+        locale = locales.get(user_id)
         db.session.add(
             Notification(
                 user_id=user_id,
                 outbox_id=message.id,
                 kind=message.kind,
-                title=payload.get("title", ""),
-                body=payload.get("body", ""),
+                title=notification_texts.render(payload.get("title", ""), locale)[:200],
+                body=notification_texts.render(payload.get("body", ""), locale)[:1000],
                 link=payload.get("link"),
             )
         )

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Leader, Order, PickupCode, PickupPoint, Redemption, User
 from app.services import audit, clock, notifications
+from app.services.notification_texts import N_, message
 from app.services.text import mask_name
 
 RECENT_DAYS = 7
@@ -48,14 +49,21 @@ def report(row: Redemption, code: PickupCode, user: User) -> None:
     notifications.enqueue(
         "offline_conflict",
         user_ids=[leader.user_id],
-        title=f"核销冲突 Pickup conflict: {point.name} · {order.number}",
-        body=(
-            f"Slot {slot}: {user.name} handed this order over offline ({row.device or 'device'}), "
-            + (
-                f"but it was already redeemed by {error.get('redeemed_by') or 'another counter'}. Check the bag."
-                if row.outcome == "already_redeemed"
-                else f"but the server refused it ({row.outcome}). Check the bag and the order."
+        title=message(N_("Pickup conflict: %(point)s · %(number)s"), point=point.name, number=order.number),
+        body=message(
+            N_(
+                "Slot %(slot)s: %(who)s handed this order over offline (%(device)s), but it was already "
+                "redeemed by %(winner)s. Check the bag."
             )
+            if row.outcome == "already_redeemed"
+            else N_(
+                "Slot %(slot)s: %(who)s handed this order over offline (%(device)s), but the server "
+                "refused it (%(winner)s). Check the bag and the order."
+            ),
+            slot=str(slot),
+            who=user.name,
+            device=row.device or "—",
+            winner=(error.get("redeemed_by") or "—") if row.outcome == "already_redeemed" else row.outcome,
         ),
         link=f"/leader/pickup/{point.id}#conflicts",
     )

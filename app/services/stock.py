@@ -13,6 +13,7 @@ from sqlalchemy import and_, or_, select, update
 from app.extensions import db
 from app.models import Leader, MerchantMember, Product, StockAlert, Window, WindowItem, WindowLeader
 from app.services import clock, notifications
+from app.services.notification_texts import N_, message
 
 
 def sync_stock_alerts(product_ids: Iterable[int]) -> list[StockAlert]:
@@ -67,8 +68,14 @@ def _open_alert(product_id: int) -> StockAlert:
     notifications.enqueue(
         "stock_alert",
         user_ids=recipients,
-        title=f"库存预警 Stock alert: {product.name} ({product.stock})",
-        body=f"{product.name} {product.spec}: {product.stock} left, threshold {product.low_stock_threshold}.",
+        title=message(N_("Stock alert: %(product)s (%(stock)d left)"), product=product.name, stock=product.stock),
+        body=message(
+            N_("%(product)s %(spec)s: %(stock)d left, threshold %(threshold)d."),
+            product=product.name,
+            spec=product.spec or "",
+            stock=product.stock,
+            threshold=product.low_stock_threshold,
+        ),
         link=f"/merchant/products/{product.id}/edit",
     )
     return alert

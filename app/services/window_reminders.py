@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import Window, WindowItem
 from app.services import clock, notifications
+from app.services.notification_texts import N_, message
 from app.services.windows import leader_user_ids
 
 
@@ -53,8 +54,8 @@ def announce_closing_soon(limit: int = 100) -> int:
         notifications.enqueue(
             "window_closing",
             user_ids=leader_user_ids(window),
-            title=f"即将截单 Closing in {minutes} min: {window.title}",
-            body=f"已售 {sold} 件 · {sold} units sold so far",
+            title=message(N_("Closing in %(minutes)d min: %(title)s"), minutes=minutes, title=window.title),
+            body=message(N_("%(units)d units sold so far."), units=sold),
             link="/leader/",
         )
         db.session.commit()

@@ -16,6 +16,7 @@ from app.permissions import scoped_or_404
 from app.services import audit, clock, notifications
 from app.services.catalog import Page, paginate
 from app.services.errors import InvalidTransition, ValidationFailed
+from app.services.notification_texts import N_, message
 
 # Editing lives in its own module; these names stay importable from here for callers.
 from app.services.window_editing import (  # noqa: F401
@@ -233,7 +234,11 @@ def _announce_open(window: Window) -> None:
     notifications.enqueue(
         "window_open",
         user_ids=leader_user_ids(window),
-        title=f"开团 Group buy open: {window.title}",
-        body=f"{window.title}",
+        title=message(N_("Group buy open: %(title)s"), title=window.title),
+        body=message(
+            N_("%(merchant)s · cut-off %(closes)s"),
+            merchant=window.merchant.name,
+            closes=clock.to_local(window.closes_at).strftime("%m-%d %H:%M"),
+        ),
         link="/leader/",
     )

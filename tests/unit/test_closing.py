@@ -18,7 +18,7 @@ from app.models import (
     Window,
     WindowItem,
 )
-from app.services import closing, codes
+from app.services import closing, codes, notification_texts
 from tests.support.batches import count, place, snapshot
 
 
@@ -152,7 +152,8 @@ def test_close_records_who_and_why_and_queues_notifications(scene):
     owner_ids = [m.user_id for m in scene["merchant"].members]
     assert recipients == sorted(owner_ids + leader_users)
     merchant_msg = next(m for m in messages if m.payload["user_ids"] == owner_ids)
-    assert "2" in merchant_msg.payload["body"]
+    body = notification_texts.render(merchant_msg.payload["body"], "en")
+    assert body == "2 orders confirmed, 2 cancelled, 1 failed; 2 delivery batches."
 
 
 def test_close_before_cut_off_does_nothing(

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import OutboxMessage, Window
-from app.services import window_reminders
+from app.services import notification_texts, window_reminders
 
 
 def _announcements() -> list[OutboxMessage]:
@@ -28,7 +28,9 @@ def test_an_open_window_about_to_close_is_announced_to_its_leaders_once(app, fro
     assert window_reminders.announce_closing_soon() == 0
     [message] = _announcements()
     assert message.payload["user_ids"] == [leader.user_id]
-    assert "周末水果团" in message.payload["title"] and "20 min" in message.payload["title"]
+    title = notification_texts.render(message.payload["title"], "en")
+    assert title == "Closing in 20 min: 周末水果团"
+    assert notification_texts.render(message.payload["title"], "zh") == "20 分钟后截单：周末水果团"
     assert db.session.get(Window, window.id).closing_soon_at == frozen_clock.now
 
 

@@ -1,0 +1,50 @@
+"""The leader's Today page: what needs doing now, each a tap from acting on it.
+
+Open windows with their cut-off and what this leader sold in them so far, deliveries on the way
+and arrived, bags waiting and overdue, and unread alerts. Read-only.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Leader, Order
+from app.services import deliveries, notifications, pickup_overview, windows
+
+# A sale made through the leader: paid at some point and not (yet) cancelled or failed.
+_SOLD = ("paid", "confirmed", "ready_for_pickup", "completed")
+
+
+def _count(*where) -> int:
+    return db.session.scalar(select(func.count()).select_from(Order).where(*where)) or 0
+
+
+def today_summary(leader: Leader, user_id: int) -> dict:
+    """Everything the Today page shows for this leader (and their user's unread alerts)."""
+    shown = windows.windows_for_leader(leader)
+    sales = {}
+    if shown:
+        rows = db.session.execute(
+            select(Order.window_id, func.count(Order.id), func.coalesce(func.sum(Order.paid_fen), 0))
+            .where(
+                Order.leader_id == leader.id,
+                Order.window_id.in_([w.id for w in shown]),
+                Order.status.in_(_SOLD),
+            )
+            .group_by(Order.window_id)
+        ).all()
+        sales = {window_id: {"orders": n, "paid_fen": int(paid)} for window_id, n, paid in rows}
+    return {
+        "windows": shown,
+        "sales": sales,
+        "batches": [b for b in deliveries.batches_for_leader(leader.id) if b.status != "done"],
+        "waiting_pickup": _count(Order.leader_id == leader.id, Order.status == "ready_for_pickup"),
+        "overdue": _count(
+            Order.leader_id == leader.id,
+            Order.status == "ready_for_pickup",
+            Order.arrived_at < pickup_overview.overdue_before(),
+        ),
+        "awaiting_arrival": _count(Order.leader_id == leader.id, Order.status == "confirmed"),
+        "unread_alerts": notifications.unread_count(user_id),
+    }
