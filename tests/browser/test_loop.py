@@ -191,7 +191,8 @@ def merchant_sees_stock_alert(page, app, live_server) -> None:
     expect(page.get_by_test_id("count-alerts")).to_contain_text("1")
     expect(page.get_by_test_id("unread-count")).to_be_visible()
     page.get_by_role("link", name=re.compile("^Alerts")).click()
-    expect(page.locator("article.unread", has_text="丹东草莓")).to_contain_text("Stock alert")
+    # Written in the reader's language: this merchant saved none, so the deployment's (zh).
+    expect(page.locator("article.unread", has_text="丹东草莓")).to_contain_text("库存预警：丹东草莓")
 
 
 def test_a_group_buy_goes_from_publishing_to_hand_over_in_the_browser(app, live_server, pages, world):
