@@ -23,7 +23,8 @@ class NotificationChannel(db.Model):
     url: Mapped[str] = mapped_column(String(500))
     # DingTalk's signing secret ("加签") or the JSON webhook's HMAC key; never shown again in full.
     secret: Mapped[str | None] = mapped_column(String(200))
-    events: Mapped[list] = mapped_column(JSON)  # notification kinds sent to this channel
+    # Notification kinds sent to this channel; NULL: every kind, present and future (push).
+    events: Mapped[list | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Removed channels are kept so their delivery history still names them.
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

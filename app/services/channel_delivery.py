@@ -18,7 +18,7 @@ from urllib.parse import urljoin
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import ChannelDelivery, NotificationChannel, OutboxMessage, User
@@ -83,9 +83,10 @@ def _message(delivery: ChannelDelivery, outbox: OutboxMessage, locale: str | Non
     )
 
 
-def _prepare(delivery_id: int) -> tuple[str, webhook_formats.Request] | None:
-    """The request to send, built from the rows and read into plain values; None if the channel
-    was removed. Commits, so no transaction (nor SQLite's write lock) is held on the network."""
+def _prepare(delivery_id: int) -> tuple[str, str, object] | None:
+    """(kind, URL, what to send: a webhook_formats.Request, or a push's (secret, payload)), read
+    into plain values; None if the channel was removed. Commits, so no transaction (nor SQLite's
+    write lock) is held on the network."""
     delivery = db.session.get(ChannelDelivery, delivery_id)
     channel = db.session.get(NotificationChannel, delivery.channel_id)
     outbox = db.session.get(OutboxMessage, delivery.outbox_id)
@@ -96,27 +97,26 @@ def _prepare(delivery_id: int) -> tuple[str, webhook_formats.Request] | None:
         message = _message(delivery, outbox, owner.locale if owner else None)
         if channel.kind == push.KIND:
             data = push.payload(message.title, message.body, message.link, f"{outbox.kind}-{outbox.id}")
-            prepared = (channel.kind, (channel.url, channel.secret, data))
+            prepared = (channel.kind, channel.url, (channel.secret, data))
         else:
             with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
                 link_text = _("View")
             request = webhook_formats.build(
                 channel.kind, channel.url, channel.secret, message, int(time.time() * 1000), link_text
             )
-            prepared = (channel.kind, request)
+            prepared = (channel.kind, request.url, request)
     db.session.commit()
     return prepared
 
 
-def _send(kind: str, request) -> tuple[bool, int | None, str, bool]:
+def _send(kind: str, url: str, request) -> tuple[bool, int | None, str, bool]:
     """(accepted, HTTP status, reason, the receiver says the channel is gone for good)."""
-    url = request[0] if kind == push.KIND else request.url
     try:
         check_target(url)
     except UnsafeTarget as exc:
         return False, None, str(exc), False
     if kind == push.KIND:
-        return push.send(*request)
+        return push.send(url, *request)
     try:
         status, answer = _post(request)
     except (OSError, ValueError) as exc:  # refused, timed out, bad address
@@ -151,7 +151,7 @@ def deliver_channels(limit: int = 100) -> int:
     due = db.session.scalars(
         select(ChannelDelivery.id)
         .where(
-            or_(ChannelDelivery.status == "pending", ChannelDelivery.status == "sending"),
+            ChannelDelivery.status.in_(("pending", "sending")),
             ChannelDelivery.next_attempt_at <= now,
         )
         .order_by(ChannelDelivery.next_attempt_at, ChannelDelivery.id)

@@ -198,7 +198,7 @@ def fan_out(message: OutboxMessage) -> int:
     ).all()
     added = 0
     for channel in channels:
-        if message.kind not in (channel.events or []):
+        if channel.events is not None and message.kind not in channel.events:
             continue
         try:
             with db.session.begin_nested():

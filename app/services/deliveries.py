@@ -35,7 +35,6 @@ from app.services import audit, clock, codes, notifications, payments, reservati
 from app.services import shortages as shortages_
 from app.services.errors import DomainError, InvalidTransition, NotFound
 from app.services.notification_texts import N_, message
-from app.services.text import mask_name, mask_phone
 
 ARRIVABLE = ("created", "picking", "dispatched")
 FINAL_ORDER_STATUSES = ("completed", "refunded", "cancelled", "failed")
@@ -111,66 +110,6 @@ def batch_windows(merchant_id: int) -> list[Window]:
             .order_by(Window.closes_at.desc())
         )
     )
-
-
-# ---- lists derived from the orders, never stored
-
-
-def picking_list(batch: DeliveryBatch) -> list[dict]:
-    """Product × quantity to pick for the batch (confirmed lines of orders still delivered)."""
-    rows = db.session.execute(
-        select(
-            OrderItem.product_id,
-            func.min(OrderItem.product_name),
-            func.min(OrderItem.product_spec),
-            func.sum(OrderItem.quantity),
-            func.sum(OrderItem.shortage_qty),
-        )
-        .join(Order, Order.id == OrderItem.order_id)
-        .where(
-            Order.batch_id == batch.id,
-            Order.status.not_in(NOT_DELIVERED),
-            OrderItem.status.in_(PICKED_LINE_STATUSES),
-        )
-        # Grouped by product only: a product renamed mid-window is still one pile.
-        .group_by(OrderItem.product_id)
-        .order_by(func.min(OrderItem.product_name), OrderItem.product_id)
-    ).all()
-    return [
-        {"product_id": pid, "name": name, "spec": spec, "quantity": int(qty), "shortage": int(short or 0)}
-        for pid, name, spec, qty, short in rows
-    ]
-
-
-def packing_list(batch: DeliveryBatch) -> list[dict]:
-    """Per customer bag: order number, masked name and phone, and its lines."""
-    orders = db.session.scalars(
-        select(Order)
-        .where(Order.batch_id == batch.id, Order.status.not_in(NOT_DELIVERED))
-        .options(selectinload(Order.items))
-        .order_by(Order.id)
-    ).all()
-    return [
-        {
-            "order_id": order.id,
-            "number": order.number,
-            "customer": mask_name(order.customer_name),
-            "phone": mask_phone(order.customer_phone),
-            "status": order.status,
-            "lines": [
-                {
-                    "product_id": line.product_id,
-                    "name": line.product_name,
-                    "spec": line.product_spec,
-                    "quantity": line.quantity,
-                    "shortage": line.shortage_qty,
-                }
-                for line in order.items
-                if line.status in PICKED_LINE_STATUSES
-            ],
-        }
-        for order in orders
-    ]
 
 
 # ---- the merchant's side

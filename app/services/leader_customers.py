@@ -34,13 +34,15 @@ class Customer:
     last_order_id: int
 
 
-def _search_filter(query: str):
+def customer_matches(query: str) -> list:
+    """Conditions on orders for a search box: the customer's name contains it, or the phone
+    ends with its digits (four or more). Wildcards are searched literally."""
     query = query.strip()[:40]
     digits = re.sub(r"\D", "", query)
     conditions = [Order.customer_name.contains(query, autoescape=True)] if query else []
     if len(digits) >= 4:
         conditions.append(Order.customer_phone.endswith(digits, autoescape=True))
-    return or_(*conditions) if conditions else None
+    return conditions
 
 
 def list_customers(leader: Leader, *, query: str = "", page: int = 1) -> tuple[list[Customer], int]:
@@ -55,9 +57,9 @@ def list_customers(leader: Leader, *, query: str = "", page: int = 1) -> tuple[l
         func.max(Order.created_at),
         func.max(Order.id),
     ).where(Order.leader_id == leader.id, Order.status.in_(BOUGHT))
-    condition = _search_filter(query or "")
-    if condition is not None:
-        stmt = stmt.where(condition)
+    conditions = customer_matches(query or "")
+    if conditions:
+        stmt = stmt.where(or_(*conditions))
     stmt = stmt.group_by(Order.customer_phone)
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     page = max(1, min(page, 10_000))

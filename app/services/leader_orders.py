@@ -3,7 +3,6 @@ and the day's summary. Read-only; the state changes live in the services that ow
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -15,7 +14,7 @@ from app.extensions import db
 from app.models import Leader, Order, Window
 from app.models.orders import ORDER_STATUSES
 from app.permissions import scoped_or_404
-from app.services import clock
+from app.services import clock, leader_customers
 from app.services.catalog import has_control_chars, paginate
 from app.services.errors import ValidationFailed
 
@@ -77,10 +76,7 @@ def _filtered(stmt, leader: Leader, where: OrderFilter):
     if where.window_id is not None:
         stmt = stmt.where(Order.window_id == where.window_id)
     if where.query:
-        digits = re.sub(r"\D", "", where.query)
-        matches = [Order.customer_name.contains(where.query, autoescape=True), Order.number == where.query.upper()]
-        if len(digits) >= 4:
-            matches.append(Order.customer_phone.endswith(digits, autoescape=True))
+        matches = [*leader_customers.customer_matches(where.query), Order.number == where.query.upper()]
         stmt = stmt.where(or_(*matches))
     if where.since:
         stmt = stmt.where(Order.created_at >= clock.local_day_start(where.since))

@@ -13,6 +13,7 @@ import base64
 import json
 import os
 import threading
+from functools import lru_cache
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -24,7 +25,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import NotificationChannel, User
 from app.services import clock
-from app.services.channels import EVENTS, UnsafeTarget, check_target
+from app.services.channels import UnsafeTarget, check_target
 from app.services.errors import NotFound, ValidationFailed
 
 KIND = "webpush"
@@ -44,8 +45,8 @@ def key_path() -> Path:
     return Path(current_app.instance_path) / "vapid" / "private_key.pem"
 
 
-def private_key() -> ec.EllipticCurvePrivateKey:
-    """The server's VAPID key, made on first use (0600, under the instance folder)."""
+def _key_file() -> Path:
+    """The server's VAPID key file, made on first use (0600, under the instance folder)."""
     path = key_path()
     with _key_lock:
         if not path.exists():
@@ -57,16 +58,20 @@ def private_key() -> ec.EllipticCurvePrivateKey:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as f:
                 f.write(pem)
-    return serialization.load_pem_private_key(path.read_bytes(), password=None)
+    return path
 
 
 def public_key() -> str:
     """The applicationServerKey: the uncompressed P-256 point, base64url without padding."""
-    point = (
-        private_key()
-        .public_key()
-        .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
-    )
+    path = _key_file()
+    return _public_key(str(path), path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=4)
+def _public_key(path: str, _mtime_ns: int) -> str:
+    # Parsed once per key file (the settings page asks on every visit), like the QR public keys.
+    key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+    point = key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
     return _b64url(point)
 
 
@@ -102,9 +107,7 @@ def subscribe(user: User, endpoint: str, p256dh: str, auth: str, device: str = "
         )
     ):
         existing.removed_at = clock.now()
-    channel = NotificationChannel(
-        user_id=user.id, name=device, kind=KIND, url=endpoint, secret=secret, events=list(EVENTS)
-    )
+    channel = NotificationChannel(user_id=user.id, name=device, kind=KIND, url=endpoint, secret=secret, events=None)
     db.session.add(channel)
     db.session.commit()
     return channel
@@ -158,12 +161,11 @@ def send(endpoint: str, secret: str, data: bytes) -> tuple[bool, int | None, str
     """Encrypt and post one message; (ok, HTTP status, reason, subscription gone)."""
     from pywebpush import WebPushException, webpush
 
-    private_key()  # made on first use
     try:
         response = webpush(
             subscription_info={"endpoint": endpoint, "keys": json.loads(secret)},
             data=data,
-            vapid_private_key=str(key_path()),
+            vapid_private_key=str(_key_file()),
             vapid_claims={"sub": current_app.config["VAPID_SUBJECT"]},
             ttl=TTL_S,
             timeout=10,

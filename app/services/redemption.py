@@ -218,7 +218,8 @@ def redeem(
     if code is None or code.status == "void":
         raise InvalidCode()
     if code.status == "redeemed":
-        return _refuse(user, _code(code_id), key, device, already_redeemed(_code(code_id)), offline_at)
+        spent = _code(code_id)
+        return _refuse(user, spent, key, device, already_redeemed(spent), offline_at)
     order = rows.order(conn, code.order_id)
     if order.status != "ready_for_pickup":
         return _refuse(user, _code(code_id), key, device, NotArrived(), offline_at)
@@ -230,6 +231,7 @@ def redeem(
         raise
 
     now = clock.now()
+    handed_over = _line_record(taken)
     complete = redemption_lines.take(conn, order.id, items, taken, now) == 0
     if complete and not _complete(conn, code, user_id, now, actor, device):
         redeemed = _code(code_id)
@@ -263,7 +265,7 @@ def redeem(
         "redeemed_by": user_name,
         "customer_name": mask_name(order.customer_name),
         "items": _lines(items),
-        "handed_over": _line_record(taken),
+        "handed_over": handed_over,
     }
     try:
         row_id = rows.store(
@@ -274,7 +276,7 @@ def redeem(
             device=device,
             outcome="redeemed",
             response=response,
-            lines=_line_record(taken),
+            lines=handed_over,
             offline_at=offline_at,
             created_at=now,
         )

@@ -43,6 +43,15 @@ def find_share_link(window: Window, leader: Leader) -> ShareLink | None:
     return _existing(window.id, leader.id)
 
 
+def shared_window(leader: Leader, window_id: int) -> tuple[Window, ShareLink]:
+    """A window this leader may share and the link they made for it; NotFound if either is missing."""
+    window = sellable_window(leader, window_id)
+    link = find_share_link(window, leader)
+    if link is None:
+        raise NotFound()
+    return window, link
+
+
 def get_or_create_share_link(window: Window, leader: Leader) -> ShareLink:
     """The leader's link for this window, created on first use; two racing requests get the same one."""
     link = _existing(window.id, leader.id)

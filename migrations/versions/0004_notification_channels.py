@@ -27,7 +27,7 @@ def upgrade():
     sa.Column('kind', sa.String(length=10), nullable=False),
     sa.Column('url', sa.String(length=500), nullable=False),
     sa.Column('secret', sa.String(length=200), nullable=True),
-    sa.Column('events', sa.JSON(), nullable=False),
+    sa.Column('events', sa.JSON(), nullable=True),
     sa.Column('created_at', app.models.types.UTCDateTime(), nullable=False),
     sa.Column('removed_at', app.models.types.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notification_channels_user_id_users')),

@@ -217,3 +217,10 @@ def test_unsubscribing_someone_elses_browser_is_404(app, client, login, service,
     assert response.status_code == 404
     db.session.rollback()
     assert db.session.get(NotificationChannel, channel.id).removed_at is None
+
+
+def test_a_push_subscription_gets_every_kind_even_ones_added_after_it(app, service, make_user):
+    leader, browser = make_user("李团长"), Browser()
+    subscribe(leader, service, browser)
+    assert notify(leader, kind="a_kind_from_a_later_release") == 1
+    assert browser.decrypt(service.requests[0].body)["title"] == "鲜果坊 到货了"

@@ -5,7 +5,7 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import AuditRecord, DeliveryBatch, Order, OrderItem, OutboxMessage, PickupCode, Refund
-from app.services import closing, deliveries
+from app.services import closing, deliveries, picking_lists
 from app.services.errors import InvalidTransition, NotFound, ValidationFailed
 from tests.support.batches import count, make_batch, place
 
@@ -55,7 +55,7 @@ def _refunds():
 
 
 def test_picking_list_sums_confirmed_lines_per_product(delivery):
-    rows = deliveries.picking_list(delivery["batch"])
+    rows = picking_lists.picking_list(delivery["batch"])
     assert {r["product_id"]: r["quantity"] for r in rows} == {delivery["x"].id: 5, delivery["y"].id: 1}
     assert {r["name"] for r in rows} == {"鸡蛋", "牛奶"} and all(r["spec"] == "500g" for r in rows)
 
@@ -63,12 +63,12 @@ def test_picking_list_sums_confirmed_lines_per_product(delivery):
 def test_picking_list_leaves_out_cancelled_orders(delivery):
     db.session.execute(update(Order).where(Order.id == delivery["orders"][0].id).values(status="cancelled"))
     db.session.commit()
-    rows = {r["product_id"]: r["quantity"] for r in deliveries.picking_list(delivery["batch"])}
+    rows = {r["product_id"]: r["quantity"] for r in picking_lists.picking_list(delivery["batch"])}
     assert rows == {delivery["x"].id: 3, delivery["y"].id: 1}
 
 
 def test_packing_list_masks_customers(delivery):
-    bags = deliveries.packing_list(delivery["batch"])
+    bags = picking_lists.packing_list(delivery["batch"])
     assert [b["number"] for b in bags] == [o.number for o in delivery["orders"]]
     assert bags[0]["phone"] == "138****0001" and bags[0]["customer"] == "张*"
     assert [(line["name"], line["quantity"]) for line in bags[1]["lines"]] == [("鸡蛋", 2), ("牛奶", 1)]
@@ -215,6 +215,6 @@ def test_batches_made_by_close_carry_exactly_the_confirmed_goods(
     place(make_order, window, point, [(window.items[0], 3)])
     closing.close_window(window.id)
     batch = db.session.scalar(select(DeliveryBatch))
-    assert [(r["product_id"], r["quantity"]) for r in deliveries.picking_list(batch)] == [(product.id, 5)]
-    assert len(deliveries.packing_list(batch)) == 2
+    assert [(r["product_id"], r["quantity"]) for r in picking_lists.picking_list(batch)] == [(product.id, 5)]
+    assert len(picking_lists.packing_list(batch)) == 2
     assert [w.id for w in deliveries.batch_windows(merchant.id)] == [window.id]

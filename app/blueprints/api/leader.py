@@ -13,7 +13,7 @@ from app.blueprints.api import bp
 from app.blueprints.api.common import api_role, document, parse, parse_query, respond
 from app.blueprints.api.schemas import ApiModel, OrderLineOut
 from app.models.orders import ORDER_STATUSES
-from app.services import deliveries, leader_orders
+from app.services import deliveries, leader_orders, picking_lists
 from app.services.text import mask_phone
 
 _ID = Field(ge=1, le=2**31 - 1)
@@ -133,6 +133,6 @@ def leader_batch_arrival(batch_id: int):
             pickup_point_id=batch.pickup_point_id,
             status=batch.status,
             arrived_at=batch.arrived_at,
-            picking=[PickingLine(**line) for line in deliveries.picking_list(batch)],
+            picking=[PickingLine(**line) for line in picking_lists.picking_list(batch)],
         )
     )

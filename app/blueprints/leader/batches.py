@@ -9,7 +9,7 @@ from flask_login import current_user
 from app.blueprints.access import leader_required
 from app.blueprints.leader import bp
 from app.blueprints.leader.forms import PlainForm
-from app.services import deliveries
+from app.services import deliveries, picking_lists
 from app.services.errors import DomainError, ValidationFailed
 
 MAX_SHORTAGE = 1_000_000
@@ -31,7 +31,7 @@ def _batch_page(
     return render_template(
         "leader/batches/detail.html",
         batch=batch,
-        picking=deliveries.picking_list(batch),
+        picking=picking_lists.picking_list(batch),
         errors=errors or {},
         values=values or {},
         message=message,

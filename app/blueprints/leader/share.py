@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 
-from flask import abort, g, redirect, render_template, request, send_file, url_for
+from flask import g, redirect, render_template, request, send_file, url_for
 
 from app.blueprints.access import leader_required
 from app.blueprints.leader import bp
@@ -43,33 +43,24 @@ def share_create(window_id: int):
 @bp.get("/windows/<int:window_id>/share.png")
 @leader_required
 def share_png(window_id: int):
-    window = sharing.sellable_window(g.leader, window_id)
-    link = sharing.find_share_link(window, g.leader)
-    if link is None:
-        abort(404)
-    response = send_file(
-        io.BytesIO(sharing.share_qr_png(link)),
-        mimetype="image/png",
-        as_attachment=request.args.get("download") == "1",
-        download_name=f"group-buy-{window.id}-{link.slug}.png",
-        max_age=0,
-    )
-    response.headers["Cache-Control"] = "private, max-age=300"
-    return response
+    window, link = sharing.shared_window(g.leader, window_id)
+    return _png(sharing.share_qr_png(link), f"group-buy-{window.id}-{link.slug}.png")
 
 
 @bp.get("/windows/<int:window_id>/poster.png")
 @leader_required
 def share_poster(window_id: int):
-    window = sharing.sellable_window(g.leader, window_id)
-    link = sharing.find_share_link(window, g.leader)
-    if link is None:
-        abort(404)
+    window, link = sharing.shared_window(g.leader, window_id)
+    return _png(share_poster_service.poster_png(window, g.leader, link), f"group-buy-{window.id}-poster.png")
+
+
+def _png(data: bytes, download_name: str):
+    """An image of the leader's own link: shown inline, or saved with ?download=1; kept private."""
     response = send_file(
-        io.BytesIO(share_poster_service.poster_png(window, g.leader, link)),
+        io.BytesIO(data),
         mimetype="image/png",
         as_attachment=request.args.get("download") == "1",
-        download_name=f"group-buy-{window.id}-poster.png",
+        download_name=download_name,
         max_age=0,
     )
     response.headers["Cache-Control"] = "private, max-age=300"

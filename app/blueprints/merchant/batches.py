@@ -10,7 +10,7 @@ from flask_login import current_user
 from app.blueprints.access import merchant_required
 from app.blueprints.merchant import bp
 from app.models.deliveries import BATCH_STATUSES
-from app.services import deliveries
+from app.services import deliveries, picking_lists
 from app.services.errors import InvalidTransition
 
 BATCH_STATUS_LABELS = {
@@ -81,7 +81,7 @@ def _render_detail(batch, status: int = 200):
         batch=batch,
         labels=BATCH_STATUS_LABELS,
         order_labels=ORDER_STATUS_LABELS,
-        picking=deliveries.picking_list(batch),
-        packing=deliveries.packing_list(batch),
+        picking=picking_lists.picking_list(batch),
+        packing=picking_lists.packing_list(batch),
     )
     return page, status
