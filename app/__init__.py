@@ -12,6 +12,11 @@ from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 BLUEPRINTS = ("auth", "admin", "merchant", "leader", "pickup", "shop", "payments", "account", "api", "pwa")
 
 
+# Endpoints that accept a photo upload (services/photos.py); every other body is capped at
+# MAX_CONTENT_LENGTH.
+PHOTO_UPLOAD_ENDPOINTS = {"shop.after_sales_open", "leader.after_sales_open"}
+
+
 def create_app(config: dict | None = None) -> Flask:
     instance_path = os.environ.get("INSTANCE_PATH") or None
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
@@ -60,6 +65,13 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(
         app, db, render_as_batch=True, directory=os.path.join(os.path.dirname(app.root_path), "migrations")
     )
+
+    @app.before_request
+    def _allow_photo_uploads():
+        # Runs before CSRFProtect reads the form: only the photo endpoints take a big body.
+        if request.endpoint in PHOTO_UPLOAD_ENDPOINTS:
+            request.max_content_length = app.config["PHOTO_MAX_BYTES"] + 256 * 1024
+
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)

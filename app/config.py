@@ -71,10 +71,21 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Robots and webhooks may only be called on public https addresses unless this is set
         # (a closed network, or the tests' loopback receivers): see services/channels.py.
         "WEBHOOK_ALLOW_PRIVATE": _bool(env.get("WEBHOOK_ALLOW_PRIVATE"), False),
+        # Optional email channel: the operator's SMTP server (no SMTP_HOST: no email channel).
+        "SMTP_HOST": env.get("SMTP_HOST", ""),
+        "SMTP_PORT": int(env.get("SMTP_PORT", "587")),
+        "SMTP_USER": env.get("SMTP_USER", ""),
+        "SMTP_PASSWORD": env.get("SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": _bool(env.get("SMTP_STARTTLS"), True),
+        "MAIL_FROM": env.get("MAIL_FROM", "GroupBuy <noreply@localhost>"),
         # Web Push (VAPID): who push services may contact about this server's messages.
         "VAPID_SUBJECT": env.get("VAPID_SUBJECT", "mailto:admin@localhost"),
         # Leaders are told a window closes soon this long before its cut-off (once per window).
         "WINDOW_CLOSING_SOON_MINUTES": int(env.get("WINDOW_CLOSING_SOON_MINUTES", "30")),
+        # After-sales requests may be opened this many days after pickup (or arrival).
+        "AFTER_SALES_DAYS": int(env.get("AFTER_SALES_DAYS", "7")),
+        # Largest photo upload; those endpoints alone accept a body this big (see app/__init__).
+        "PHOTO_MAX_BYTES": int(env.get("PHOTO_MAX_BYTES", str(5 * 1024 * 1024))),
         "REDEEM_UNDO_MINUTES": int(env.get("REDEEM_UNDO_MINUTES", "10")),
         "CODE_LOCK_FAILURES": int(env.get("CODE_LOCK_FAILURES", "5")),
         "CODE_LOCK_WINDOW_MINUTES": int(env.get("CODE_LOCK_WINDOW_MINUTES", "10")),

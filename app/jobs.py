@@ -16,6 +16,7 @@ JOBS: dict[str, str] = {
     "close-windows": "app.services.closing:close_due_windows",
     "scan-stock": "app.services.stock:scan_stock_alerts",
     "announce-closing-soon": "app.services.window_reminders:announce_closing_soon",
+    "notify-uncollected": "app.services.uncollected:notify_overdue",
     "deliver-outbox": "app.services.notifications:deliver_outbox",
     "deliver-channels": "app.services.channel_delivery:deliver_channels",
 }

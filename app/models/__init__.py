@@ -1,6 +1,7 @@
 """Importing this package registers every table on the metadata."""
 
 from app.models.accounts import ApiToken, Leader, Merchant, MerchantMember, User
+from app.models.after_sales import AfterSalesRequest
 from app.models.catalog import Product, StockAlert
 from app.models.channels import ChannelDelivery, NotificationChannel
 from app.models.deliveries import DeliveryBatch
@@ -12,6 +13,7 @@ from app.models.points import PickupPoint, PickupStaff
 from app.models.windows import ShareLink, Window, WindowItem, WindowLeader
 
 __all__ = [
+    "AfterSalesRequest",
     "ApiToken",
     "AuditRecord",
     "ChannelDelivery",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -25,6 +25,8 @@ class PickupPoint(db.Model):
     capacity: Mapped[int] = mapped_column(default=200)  # maximum orders per window
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The local day the leader was last told about overdue bags here (once a day, see uncollected).
+    overdue_notified_on: Mapped[date | None]
 
     leader: Mapped[Leader] = relationship()
     staff_links: Mapped[list[PickupStaff]] = relationship(back_populates="pickup_point")

@@ -1,4 +1,4 @@
-"""Sending channel deliveries to group-chat robots and webhooks, with retries and backoff.
+"""Sending channel deliveries to group-chat robots, webhooks, push and email, with retries and backoff.
 
 Each delivery is claimed before it is sent (pending → sending, committed, with a lease), so two
 schedulers never send the same one and a re-run finds nothing to do. The answer is recorded after
@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import ChannelDelivery, NotificationChannel, OutboxMessage, User
-from app.services import clock, notification_texts, push, webhook_formats
+from app.services import clock, email_channel, notification_texts, push, webhook_formats
 from app.services.channels import UnsafeTarget, check_target
 
 MAX_ATTEMPTS = 6
@@ -92,10 +92,13 @@ def _prepare(delivery_id: int) -> tuple[str, str, object] | None:
     outbox = db.session.get(OutboxMessage, delivery.outbox_id)
     prepared = None
     if channel.removed_at is None:
-        # A group chat reads the deployment's language; a push goes to its owner's own phone.
-        owner = db.session.get(User, channel.user_id) if channel.kind == push.KIND else None
+        # A group chat reads the deployment's language; a push or a mail goes to its owner alone.
+        personal = channel.kind in (push.KIND, email_channel.KIND)
+        owner = db.session.get(User, channel.user_id) if personal else None
         message = _message(delivery, outbox, owner.locale if owner else None)
-        if channel.kind == push.KIND:
+        if channel.kind == email_channel.KIND:
+            prepared = (channel.kind, channel.url, email_channel.build(channel.url, message, owner.locale))
+        elif channel.kind == push.KIND:
             data = push.payload(message.title, message.body, message.link, f"{outbox.kind}-{outbox.id}")
             prepared = (channel.kind, channel.url, (channel.secret, data))
         else:
@@ -111,6 +114,8 @@ def _prepare(delivery_id: int) -> tuple[str, str, object] | None:
 
 def _send(kind: str, url: str, request) -> tuple[bool, int | None, str, bool]:
     """(accepted, HTTP status, reason, the receiver says the channel is gone for good)."""
+    if kind == email_channel.KIND:  # the operator's SMTP server, not a user-typed address
+        return email_channel.send(request)
     try:
         check_target(url)
     except UnsafeTarget as exc:

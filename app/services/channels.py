@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import ChannelDelivery, NotificationChannel, OutboxMessage, User
-from app.services import clock
+from app.services import clock, email_channel
 from app.services.catalog import clean_line, has_control_chars
 from app.services.errors import NotFound, ValidationFailed
 from app.services.notification_texts import N_, message
@@ -40,6 +40,8 @@ EVENTS: dict[str, object] = {
     "batch_dispatched": _l("Delivery on the way"),
     "batch_arrived": _l("Delivery arrived"),
     "stock_alert": _l("Stock alert"),
+    "uncollected": _l("Bags not collected"),
+    "after_sales": _l("After-sales requests"),
     "offline_conflict": _l("Offline hand-over conflict"),
     "channel_test": _l("Test message"),
 }
@@ -47,6 +49,7 @@ KIND_LABELS: dict[str, object] = {
     "wecom": _l("WeCom group robot"),
     "dingtalk": _l("DingTalk group robot"),
     "json": _l("Signed JSON webhook"),
+    "email": _l("Email"),
 }
 
 
@@ -90,10 +93,15 @@ def _checked(data: ChannelInput) -> ChannelInput:
     if error:
         fields["name"] = error
     kind = (data.kind or "").strip()
-    if kind not in KINDS:
-        fields["kind"] = _("Choose a kind of channel.")
     url = (data.url or "").strip()
-    if not url or len(url) > 500 or has_control_chars(url) or " " in url:
+    if kind == email_channel.KIND:
+        if not email_channel.enabled():
+            fields["kind"] = _("Email is not set up on this server; choose a robot or webhook.")
+        elif not email_channel.valid_address(url):
+            fields["url"] = _("Enter an email address such as name@example.com.")
+    elif kind not in KINDS:
+        fields["kind"] = _("Choose a kind of channel.")
+    elif not url or len(url) > 500 or has_control_chars(url) or " " in url:
         fields["url"] = _("Enter the robot's address (at most 500 characters, no spaces).")
     else:
         try:
@@ -101,6 +109,8 @@ def _checked(data: ChannelInput) -> ChannelInput:
         except UnsafeTarget as exc:
             fields["url"] = str(exc)
     secret = (data.secret or "").strip()
+    if kind == email_channel.KIND:
+        secret = ""  # a mailbox has no signing secret
     if len(secret) > 200 or has_control_chars(secret):
         fields["secret"] = _("Use at most 200 printable characters.")
     elif kind == "json" and len(secret) < 16:
@@ -118,7 +128,7 @@ def _active(user: User):
     return select(NotificationChannel).where(
         NotificationChannel.user_id == user.id,
         NotificationChannel.removed_at.is_(None),
-        NotificationChannel.kind.in_(KINDS),
+        NotificationChannel.kind.in_((*KINDS, email_channel.KIND)),
     )
 
 

@@ -3,7 +3,8 @@
 Seeds once: a merchant with 20 products, two leaders with three pickup points, a pickup
 staff user, an admin, one window open and closing in about ten minutes, and one window that
 already closed (orders placed and paid "earlier" on a moved clock, then closed by the close
-service) with one batch arrived. Running it again changes nothing and prints the logins.
+service) with one batch arrived and an after-sales request open on it. Running it again
+changes nothing and prints the logins.
 """
 
 from __future__ import annotations
@@ -14,8 +15,20 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import DeliveryBatch, User
-from app.services import accounts, catalog, clock, closing, deliveries, ordering, payments, points, sharing, windows
+from app.models import DeliveryBatch, Order, User
+from app.services import (
+    accounts,
+    after_sales,
+    catalog,
+    clock,
+    closing,
+    deliveries,
+    ordering,
+    payments,
+    points,
+    sharing,
+    windows,
+)
 
 PASSWORD = "groupbuy123"  # noqa: S105 - the published demo password
 LOGINS = [
@@ -148,6 +161,17 @@ def seed_demo() -> list[str]:
     batch = db.session.scalar(select(DeliveryBatch).where(DeliveryBatch.pickup_point_id == east.id))
     if batch is not None:
         deliveries.confirm_arrival(batch.id, sunny, sunny.user, {})
+        # A customer found something missing from the bag: an after-sales request to decide.
+        first = db.session.scalar(select(Order).where(Order.batch_id == batch.id).order_by(Order.id))
+        after_sales.open_request(
+            first,
+            item_id=first.items[0].id,
+            reason="missing",
+            quantity=1,
+            note="袋子里少了一份",
+            photo=None,
+            opened_by="customer",
+        )
 
     # The window that is open now and closes in about ten minutes.
     with clock.frozen_at(now - timedelta(minutes=1)):

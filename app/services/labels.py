@@ -228,6 +228,38 @@ def staff_order_ticket(user: User, order_id: int, layout: str | None = "ticket58
     return order_label_pdf(order, layout_named(layout).name)
 
 
+def leader_orders_labels(leader_id: int, order_ids: list[int], layout: str | None) -> bytes:
+    """Labels (or tickets) of orders picked from the leader's list, by point and shelf slot.
+
+    Every id must be one of the leader's orders that has a bag (waiting or collected); otherwise
+    nothing is printed and the error names the orders that have none.
+    """
+    chosen = layout_named(layout)
+    wanted = set(order_ids)
+    orders = db.session.scalars(
+        select(Order)
+        .where(Order.id.in_(wanted), Order.leader_id == leader_id, Order.status.in_(LABELLED_STATUSES))
+        .options(selectinload(Order.items), selectinload(Order.pickup_point), selectinload(Order.window))
+    ).all()
+    if len(orders) != len(wanted):
+        missing = db.session.scalars(
+            select(Order.number).where(Order.id.in_(wanted - {o.id for o in orders}), Order.leader_id == leader_id)
+        ).all()
+        raise ValidationFailed(
+            fields={
+                "order_ids": _l(
+                    "Only orders with a bag at the point have labels; not: %(numbers)s",
+                    numbers=", ".join(sorted(missing)) or "—",
+                )
+            }
+        )
+    orders = sorted(
+        orders, key=lambda o: (o.pickup_point.name, o.pickup_point_id, o.shelf_slot is None, o.shelf_slot or 0, o.id)
+    )
+    found = _codes_for([order.id for order in orders])
+    return render([_label_data(order, found.get(order.id)) for order in orders], chosen)
+
+
 def staff_label_batches(user: User) -> list[DeliveryBatch]:
     """Arrived and finished batches at the staff member's points, newest first (for reprints)."""
     return list(

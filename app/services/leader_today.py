@@ -1,7 +1,7 @@
 """The leader's Today page: what needs doing now, each a tap from acting on it.
 
 Open windows with their cut-off and what this leader sold in them so far, deliveries on the way
-and arrived, bags waiting and overdue, and unread alerts. Read-only.
+and arrived, bags waiting and overdue, unread alerts and open after-sales requests. Read-only.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Leader, Order
+from app.models import AfterSalesRequest, Leader, Order
 from app.services import deliveries, notifications, pickup_overview, windows
 
 # A sale made through the leader: paid at some point and not (yet) cancelled or failed.
@@ -47,4 +47,10 @@ def today_summary(leader: Leader, user_id: int) -> dict:
         ),
         "awaiting_arrival": _count(Order.leader_id == leader.id, Order.status == "confirmed"),
         "unread_alerts": notifications.unread_count(user_id),
+        "open_after_sales": db.session.scalar(
+            select(func.count())
+            .select_from(AfterSalesRequest)
+            .where(AfterSalesRequest.leader_id == leader.id, AfterSalesRequest.status == "open")
+        )
+        or 0,
     }

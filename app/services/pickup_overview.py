@@ -139,20 +139,29 @@ def remind(leader: Leader, point_id: int, order_ids: list[int] | None = None) ->
     orders = db.session.scalars(stmt).all()
     if order_ids is not None and len(orders) != len(set(order_ids)):
         raise ValidationFailed(fields={"order_id": _("Choose an order waiting at this point.")})
-    now = clock.now()
+    stamp_reminded(orders)
+    db.session.commit()
+    return reminder_for(point, orders)
+
+
+def stamp_reminded(orders: list[Order]) -> None:
+    """Mark these bags reminded now (only those still waiting); the caller commits."""
     if orders:
         db.session.execute(
             update(Order)
             .where(Order.id.in_([order.id for order in orders]), Order.status == "ready_for_pickup")
-            .values(reminded_at=now)
+            .values(reminded_at=clock.now())
             .execution_options(synchronize_session=False)
         )
-    db.session.commit()
+
+
+def reminder_for(point: PickupPoint, orders: list[Order]) -> dict:
+    """The group-chat message for these bags of one point, in slot order."""
     bags = sorted(
         ({"slot": o.shelf_slot, "order_number": o.number, "name": mask_name(o.customer_name)} for o in orders),
         key=_slot_order,
     )
-    return {"count": len(bags), "message": reminder_message(point, bags)}
+    return {"point": point, "count": len(bags), "message": reminder_message(point, bags)}
 
 
 def reminder_message(point: PickupPoint, bags: list[dict]) -> str:

@@ -4,14 +4,11 @@ subscriptions and changes nothing."""
 
 from __future__ import annotations
 
-import base64
 import json
-import os
 from urllib.parse import urlsplit
 
-import http_ece
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 from sqlalchemy import func, select
 
@@ -20,31 +17,8 @@ from app.models import ChannelDelivery, NotificationChannel
 from app.services import channel_delivery, notifications, push
 from tests.support.forms import csrf_from
 from tests.support.platform import isolated_client
+from tests.support.push_keys import Browser, unb64url
 from tests.support.receiver import Receiver
-
-
-def b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def unb64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-class Browser:
-    """The keys a browser makes for a push subscription (PushSubscription.getKey)."""
-
-    def __init__(self):
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        self.auth = os.urandom(16)
-        point = self.key.public_key().public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-        )
-        self.p256dh = b64url(point)
-        self.auth_b64 = b64url(self.auth)
-
-    def decrypt(self, body: bytes) -> dict:
-        return json.loads(http_ece.decrypt(body, private_key=self.key, auth_secret=self.auth, version="aes128gcm"))
 
 
 @pytest.fixture

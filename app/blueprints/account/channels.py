@@ -12,17 +12,23 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from app.blueprints.access import login_required
 from app.blueprints.account import bp
 from app.services import channels as channel_service
-from app.services import push
+from app.services import email_channel, push
 from app.services.errors import ValidationFailed
 
 
 class ChannelForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=60)], description=_l("e.g. 阳光小区 1 群"))
     kind = SelectField(_l("Kind"), choices=[(k, label) for k, label in channel_service.KIND_LABELS.items()])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not email_channel.enabled():  # offered only where the operator set up SMTP
+            self.kind.choices = [(k, label) for k, label in self.kind.choices if k != email_channel.KIND]
+
     url = StringField(
-        _l("Robot address (webhook URL)"),
+        _l("Robot address (webhook URL) or email address"),
         validators=[DataRequired(), Length(max=500)],
-        description=_l("Copy it from the group's robot settings."),
+        description=_l("Copy it from the group's robot settings; for email, the address to send to."),
     )
     secret = PasswordField(
         _l("Signing secret"),

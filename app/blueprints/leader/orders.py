@@ -1,4 +1,5 @@
-"""A leader's orders: tabs by status, filter by window, one order's story, bulk "paid offline"."""
+"""A leader's orders: tabs by status, filters, one order's story, and bulk actions on the
+selected rows: mark paid offline, print labels or tickets, remind the uncollected."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from flask_login import current_user
 from app.blueprints.access import leader_required
 from app.blueprints.leader import bp
 from app.blueprints.leader.forms import PlainForm
-from app.services import leader_orders, payments
-from app.services.errors import ValidationFailed
+from app.services import after_sales, labels, leader_orders, payments, uncollected
+from app.services.errors import DomainError, ValidationFailed
 
 MAX_BULK = 200
 
@@ -56,16 +57,33 @@ def orders():
             counts=leader_orders.tab_counts(g.leader, where=where),
             windows=leader_orders.order_windows(g.leader),
             bulk_form=PlainForm(),
+            layouts=labels.LAYOUT_CHOICES,
         ),
         status,
+    )
+
+
+def order_detail_page(order, error: DomainError | None = None):
+    """The order's story, its after-sales requests and the form to open one (with its errors)."""
+    return (
+        render_template(
+            "leader/orders/detail.html",
+            order=order,
+            form=PlainForm(),
+            error=error,
+            fields=error.fields if error else {},
+            values=request.form,
+            after_sales_items=after_sales.eligible_items(order),
+            after_sales_requests=after_sales.for_order(order.id),
+        ),
+        error.status if error else 200,
     )
 
 
 @bp.get("/orders/<int:order_id>")
 @leader_required
 def order_detail(order_id: int):
-    order = leader_orders.get_order(g.leader, order_id)
-    return render_template("leader/orders/detail.html", order=order)
+    return order_detail_page(leader_orders.get_order(g.leader, order_id))
 
 
 def _selected_ids() -> list[int]:
@@ -77,17 +95,27 @@ def _selected_ids() -> list[int]:
     return sorted({int(value) for value in raw})
 
 
+def _back():
+    tab, window_id = _filters()
+    return redirect(url_for("leader.orders", tab=tab, window_id=window_id))
+
+
+def _refused(exc: ValidationFailed):
+    flash(next(iter(exc.fields.values()), exc.message), "error")
+    return _back()
+
+
+# CSRFProtect has checked the token of each bulk form; the services check that every selected
+# order belongs to this leader and may take the action, or change nothing.
+
+
 @bp.post("/orders/mark-paid")
 @leader_required
 def orders_mark_paid():
-    # CSRFProtect has checked the token; the service checks each order belongs to this leader.
-    tab, window_id = _filters()
-    back = url_for("leader.orders", tab=tab, window_id=window_id)
     try:
         order_ids = _selected_ids()
     except ValidationFailed as exc:
-        flash(next(iter(exc.fields.values())), "error")
-        return redirect(back)
+        return _refused(exc)
     result = payments.mark_paid_offline(order_ids, g.leader, current_user)
     flash(
         _(
@@ -97,4 +125,25 @@ def orders_mark_paid():
         ),
         "success",
     )
-    return redirect(back)
+    return _back()
+
+
+@bp.post("/orders/labels.pdf")
+@leader_required
+def orders_labels():
+    try:
+        pdf = labels.leader_orders_labels(g.leader.id, _selected_ids(), request.form.get("layout"))
+    except ValidationFailed as exc:
+        return _refused(exc)
+    return labels.inline_pdf(pdf, "orders-labels.pdf")
+
+
+@bp.post("/orders/remind")
+@leader_required
+def orders_remind():
+    try:
+        reminders = uncollected.remind_selected(g.leader, _selected_ids())
+    except ValidationFailed as exc:
+        return _refused(exc)
+    tab, window_id = _filters()
+    return render_template("leader/orders/reminders.html", reminders=reminders, tab=tab, window_id=window_id)

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("merchant", __name__, url_prefix="/merchant")
 
-from app.blueprints.merchant import batches, products, views, windows  # noqa: E402,F401
+from app.blueprints.merchant import after_sales, batches, products, views, windows  # noqa: E402,F401

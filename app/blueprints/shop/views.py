@@ -14,13 +14,13 @@ from app.blueprints.shop import bp
 from app.blueprints.shop.forms import ActionForm, OrderForm
 from app.blueprints.shop.labels import provider_label, status_label
 from app.extensions import limiter
-from app.services import codes, ordering, payments
+from app.services import after_sales, codes, ordering, payments
 from app.services.errors import DomainError, NotFound, ValidationFailed
 
 _QTY_FIELD = re.compile(r"^qty-(\d{1,12})$")
 _WHOLE = re.compile(r"^-?\d{1,9}$")
 # Pages that carry the access token: keep them out of caches, referrers and search engines.
-PRIVATE_ENDPOINTS = {"shop.order_page", "shop.order_qr", "shop.cancel"}
+PRIVATE_ENDPOINTS = {"shop.order_page", "shop.order_qr", "shop.cancel", "shop.after_sales_open"}
 
 
 def order_rate_limit() -> str:
@@ -101,6 +101,10 @@ def _render_order(order, error: DomainError | None = None, status: int = 200):
         format_code=codes.format_code,
         action_form=ActionForm(),
         error=error,
+        fields=error.fields if error else {},
+        values=request.form,
+        after_sales_items=after_sales.eligible_items(order),
+        after_sales_requests=after_sales.for_order(order.id),
     ), status
 
 

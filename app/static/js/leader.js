@@ -1,4 +1,4 @@
-// Leader pages: live countdowns to each window's cut-off, and the share page's copy button.
+// Leader pages: live countdowns to each window's cut-off, copy buttons, and "select all" boxes.
 (function () {
   "use strict";
 
@@ -44,6 +44,20 @@
       } else {
         fallback();
       }
+    });
+  });
+
+  // A box with data-select-all="name" ticks or clears every checkbox of that name in its form.
+  document.querySelectorAll("[data-select-all]").forEach(function (all) {
+    var form = all.form;
+    var name = all.getAttribute("data-select-all");
+    if (!form) {
+      return;
+    }
+    all.addEventListener("change", function () {
+      form.querySelectorAll('input[type=checkbox][name="' + name + '"]').forEach(function (box) {
+        box.checked = all.checked;
+      });
     });
   });
 })();

@@ -1,0 +1,34 @@
+"""The customer's after-sales request, opened from their order page (the access token is the key)."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
+from flask_babel import gettext as _
+
+from app.blueprints.shop import bp
+from app.blueprints.shop.views import _render_order, order_rate_limit
+from app.extensions import limiter
+from app.services import after_sales, ordering
+from app.services.errors import DomainError, NotFound
+
+
+@bp.post("/o/<token>/after-sales")
+@limiter.limit(order_rate_limit)
+def after_sales_open(token: str):
+    order = ordering.get_order_by_token(token)
+    try:
+        after_sales.open_request(
+            order,
+            item_id=request.form.get("item_id"),
+            reason=request.form.get("reason"),
+            quantity=request.form.get("quantity"),
+            note=request.form.get("note"),
+            photo=request.files.get("photo"),
+            opened_by="customer",
+        )
+    except NotFound:
+        raise
+    except DomainError as exc:
+        return _render_order(order, exc, exc.status)
+    flash(_("Your after-sales request was sent to the merchant."), "success")
+    return redirect(url_for("shop.order_page", token=token), code=303)
