@@ -148,6 +148,21 @@ def test_users_saved_language_applies_after_login(web, login, make_user):
     assert "退出登录" in _html(web.get("/account/notifications?lang=zh"))
 
 
+def test_signed_in_switch_saves_the_language_on_the_account_and_needs_its_csrf_token(web, login, make_user):
+    from app.models import User
+
+    user = make_user(phone="13900000102")
+    login(user, c=web)
+    assert web.post("/lang/en?next=/account/notifications").status_code == 400  # no token: refused
+    assert db.session.get(User, user.id, populate_existing=True).locale != "en"
+    token = csrf_from(web.get("/account/notifications").get_data(as_text=True))
+    response = web.post("/lang/en?next=/account/notifications", data={"csrf_token": token})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/account/notifications")
+    assert db.session.get(User, user.id, populate_existing=True).locale == "en"
+    assert web.post("/lang/xx", data={"csrf_token": token}).status_code == 302
+    assert db.session.get(User, user.id, populate_existing=True).locale == "en"
+
+
 # ---- translated pages and errors
 
 

@@ -8,7 +8,7 @@ from app.blueprints.auth import bp
 from app.blueprints.auth.forms import LoginForm
 from app.extensions import limiter
 from app.permissions import roles_of
-from app.services.accounts import authenticate
+from app.services.accounts import authenticate, set_locale
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -62,9 +62,13 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
-@bp.get("/lang/<code>")
+@bp.route("/lang/<code>", methods=["GET", "POST"])
 def set_language(code: str):
+    """The 中文/EN switch: a cookie for this browser; a signed-in user's POST (CSRF-checked)
+    also saves it on the account, so pushes, mails and the centre follow the choice."""
     response = redirect(_safe_next(request.args.get("next")) or url_for("auth.index"))
     if code in ("zh", "en"):
         response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+        if request.method == "POST" and current_user.is_authenticated:
+            set_locale(current_user, code)
     return response
