@@ -74,8 +74,39 @@ def _is_staff() -> bool:
     return bool(g.point_ids)
 
 
+# The merchant area a view needs, recorded on it for the URL-map permission test.
+AREA_ATTR = "_merchant_area"
+
+
+def merchant_area_required(area: str):
+    """A member of a merchant allowed `area` (services/merchant_team.py); others get 403."""
+    from app.services import merchant_team
+
+    if area not in merchant_team.AREAS:
+        raise ValueError(f"unknown merchant area {area!r}")
+
+    def check() -> bool:
+        return _is_merchant() and merchant_team.can(g.membership, area)
+
+    def decorator(view):
+        guarded = _role_required(check)(view)
+        setattr(guarded, AREA_ATTR, area)
+        return guarded
+
+    return decorator
+
+
 admin_required = _role_required(_is_admin)
 merchant_required = _role_required(_is_merchant)
-merchant_owner_required = _role_required(_is_merchant_owner)
+_owner_only = _role_required(_is_merchant_owner)
+
+
+def merchant_owner_required(view):
+    """The merchant's owner alone (the team page); recorded as the area "owner"."""
+    guarded = _owner_only(view)
+    setattr(guarded, AREA_ATTR, "owner")
+    return guarded
+
+
 leader_required = _role_required(_is_leader)
 staff_required = _role_required(_is_staff)

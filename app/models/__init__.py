@@ -1,6 +1,6 @@
 """Importing this package registers every table on the metadata."""
 
-from app.models.accounts import ApiToken, Leader, Merchant, MerchantMember, User
+from app.models.accounts import ApiToken, Leader, Merchant, MerchantInvitation, MerchantMember, User
 from app.models.after_sales import AfterSalesRequest
 from app.models.catalog import Product, StockAlert
 from app.models.channels import ChannelDelivery, NotificationChannel
@@ -21,6 +21,7 @@ __all__ = [
     "DeliveryBatch",
     "Leader",
     "Merchant",
+    "MerchantInvitation",
     "MerchantMember",
     "Notification",
     "NotificationChannel",

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.types import UTCDateTime, utcnow
 
 MEMBER_ROLES = ("owner", "staff")
+# The parts of the merchant portal a staff member may be allowed (services/merchant_team.py).
+MERCHANT_AREAS = ("products", "windows", "batches", "after_sales", "finance", "reports")
 
 
 class User(UserMixin, db.Model):
@@ -55,6 +57,8 @@ class MerchantMember(db.Model):
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     role: Mapped[str] = mapped_column(String(10), default="staff")
+    # The areas a staff member may use (services/merchant_team.AREAS); the owner has all of them.
+    areas: Mapped[list | None] = mapped_column(JSON)
 
     merchant: Mapped[Merchant] = relationship(back_populates="members")
     user: Mapped[User] = relationship(back_populates="memberships")
@@ -87,3 +91,24 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class MerchantInvitation(db.Model):
+    """An owner's invitation to join the merchant's team; the link carries a token kept hashed."""
+
+    __tablename__ = "merchant_invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    phone: Mapped[str] = mapped_column(String(20))
+    areas: Mapped[list] = mapped_column(JSON)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    merchant: Mapped[Merchant] = relationship()

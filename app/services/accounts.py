@@ -12,6 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.extensions import db
 from app.i18n import SUPPORTED as LOCALES
 from app.models import Leader, Merchant, MerchantMember, User
+from app.models.accounts import MERCHANT_AREAS
 from app.services import audit
 from app.services.errors import NotFound, ValidationFailed
 from app.services.text import PHONE_RE, normalize_phone
@@ -139,7 +140,8 @@ def create_merchant(
 def add_merchant_member(merchant: Merchant, user: User, role: str = "staff") -> MerchantMember:
     if role not in ("owner", "staff"):
         raise ValidationFailed(fields={"role": _("Choose owner or staff.")})
-    member = MerchantMember(merchant_id=merchant.id, user_id=user.id, role=role)
+    areas = None if role == "owner" else list(MERCHANT_AREAS)
+    member = MerchantMember(merchant_id=merchant.id, user_id=user.id, role=role, areas=areas)
     db.session.add(member)
     db.session.commit()
     return member
@@ -169,7 +171,8 @@ def add_merchant_staff(
     if errors:
         raise ValidationFailed(fields=errors)
     user = _new_user(name, phone, email, password)
-    member = MerchantMember(merchant=merchant, user=user, role="staff")
+    # Staff the platform adds may use every area; the owner narrows them on the team page.
+    member = MerchantMember(merchant=merchant, user=user, role="staff", areas=list(MERCHANT_AREAS))
     db.session.add(member)
     _flush_or_fail({"phone" if phone else "email": _("Already registered.")})
     audit.record(actor, "merchant.staff_added", "merchant", merchant.id, user_id=user.id)

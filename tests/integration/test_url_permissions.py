@@ -8,6 +8,7 @@ import re
 import pytest
 
 from app.blueprints.api.openapi import OPERATION_ATTR
+from app.extensions import db
 from tests.support.platform import isolated_client
 
 # Reachable without logging in. Whole blueprints: the customer shop and payment callbacks.
@@ -20,6 +21,9 @@ PUBLIC_ENDPOINTS = {
     "auth.login",
     "auth.logout",
     "auth.set_language",
+    # An invitation link's token is the credential (services/merchant_team.py).
+    "auth.join",
+    "auth.join_accept",
     "api.openapi",
     "api.docs",
     # The customer API: a share link or an order's access token is the credential.
@@ -193,3 +197,64 @@ def test_pickup_staff_is_refused_on_merchant_leader_and_admin_rules(app, walker,
     staff = make_user("店员")
     make_point(staff=[staff])
     _assert_refused_outside_role(app, walker(staff), "staff")
+
+
+# ---- merchant staff areas
+
+# Merchant pages any member may open; every other merchant rule names the area it needs.
+MEMBER_ONLY_ENDPOINTS = {"merchant.index"}
+
+
+def _is_merchant_rule(endpoint: str, url: str) -> bool:
+    return _blueprint(endpoint) == "merchant" or url.startswith("/api/v1/merchant/")
+
+
+def _area_of(app, endpoint: str) -> str | None:
+    from app.blueprints.access import AREA_ATTR
+
+    return getattr(app.view_functions[endpoint], AREA_ATTR, None)
+
+
+def _staff_with(make_user, merchant, areas):
+    from app.models import MerchantMember
+
+    user = make_user("商家员工")
+    db.session.add(MerchantMember(merchant_id=merchant.id, user_id=user.id, role="staff", areas=list(areas)))
+    db.session.commit()
+    return user
+
+
+def test_every_merchant_rule_names_the_area_it_needs(app):
+    unnamed = [
+        (endpoint, method, url)
+        for endpoint, method, url in _requests(app, lambda e: e.startswith(("merchant.", "api.")))
+        if _is_merchant_rule(endpoint, url) and endpoint not in MEMBER_ONLY_ENDPOINTS and not _area_of(app, endpoint)
+    ]
+    assert unnamed == [], "decorate these with merchant_area_required(...) or api_role('merchant:<area>')"
+
+
+def test_staff_are_refused_outside_their_areas_and_let_in_to_them(app, walker, make_merchant, make_user):
+    from app.services.merchant_team import AREAS
+
+    merchant = make_merchant()
+    rules = [
+        (endpoint, method, url, _area_of(app, endpoint))
+        for endpoint, method, url in _requests(app, lambda e: e.startswith(("merchant.", "api.")))
+        if _is_merchant_rule(endpoint, url) and endpoint not in MEMBER_ONLY_ENDPOINTS
+    ]
+    assert {area for *_, area in rules} >= {"products", "windows", "batches", "after_sales", "finance", "owner"}
+    nobody = walker(_staff_with(make_user, merchant, []))
+    clients = {area: walker(_staff_with(make_user, merchant, [area])) for area in AREAS}
+    failures = []
+    for endpoint, method, url, area in rules:
+        refused = nobody.open(url, method=method)
+        if refused.status_code != 403:
+            failures.append(("no areas", endpoint, method, url, refused.status_code))
+        for other, client in clients.items():
+            response = client.open(url, method=method)
+            allowed = other == area
+            if allowed and response.status_code in (401, 403):
+                failures.append((f"area {other}", endpoint, method, url, response.status_code))
+            if not allowed and response.status_code != 403:
+                failures.append((f"area {other}", endpoint, method, url, response.status_code))
+    assert failures == []

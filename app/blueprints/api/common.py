@@ -24,6 +24,7 @@ from app.blueprints.access import (
     admin_required,
     leader_required,
     login_required,
+    merchant_area_required,
     merchant_owner_required,
     merchant_required,
     staff_required,
@@ -47,15 +48,20 @@ _ROLE_DECORATORS = {
 
 
 def api_role(role: str):
-    """Require a role ("admin", "merchant", "merchant_owner", "leader", "staff"); 401/403 JSON.
+    """Require a role ("admin", "merchant", "merchant:<area>", "merchant_owner", "leader", "staff");
+    401/403 JSON.
 
     The role is also recorded on the view so the OpenAPI document can say who may call it.
     """
-    if role not in _ROLE_DECORATORS:
+    if role.startswith("merchant:"):  # a merchant member allowed that area
+        guard = merchant_area_required(role.split(":", 1)[1])
+    elif role in _ROLE_DECORATORS:
+        guard = _ROLE_DECORATORS[role]
+    else:
         raise ValueError(f"unknown role {role!r}")
 
     def decorator(view):
-        guarded = _ROLE_DECORATORS[role](view)
+        guarded = guard(view)
         setattr(guarded, ROLE_ATTR, role)
         return guarded
 

@@ -83,7 +83,7 @@ def _product_out(product: Product) -> ProductOut:
     response=ProductsPage,
     tags=TAGS,
 )
-@api_role("merchant")
+@api_role("merchant:products")
 def merchant_products_list():
     query = parse_query(ProductsQuery)
     page = catalog.list_products(g.merchant.id, query=query.q, listed=query.listed, page=query.page)
@@ -93,7 +93,7 @@ def merchant_products_list():
 
 @bp.post("/merchant/products")
 @document(summary="Add a product to the catalogue", request=ProductIn, response=ProductOut, tags=TAGS, status=201)
-@api_role("merchant")
+@api_role("merchant:products")
 def merchant_product_create():
     data = parse(ProductIn)
     with _api_field_names():
@@ -103,7 +103,7 @@ def merchant_product_create():
 
 @bp.get("/merchant/products/<int:product_id>")
 @document(summary="One of the merchant's products", response=ProductOut, tags=TAGS, errors=(404,))
-@api_role("merchant")
+@api_role("merchant:products")
 def merchant_product_get(product_id: int):
     return respond(_product_out(catalog.get_product(g.merchant.id, product_id)))
 
@@ -130,7 +130,7 @@ def _patched_product(product: Product, data: ProductPatch) -> dict:
     description="Only the fields sent change. Send `stock_seen` with `stock` so sales made since you "
     "read the product are not overwritten (422 on `stock` if they were).",
 )
-@api_role("merchant")
+@api_role("merchant:products")
 def merchant_product_update(product_id: int):
     product = catalog.get_product(g.merchant.id, product_id)
     data = parse(ProductPatch)
@@ -149,7 +149,7 @@ def merchant_product_update(product_id: int):
     errors=(404,),
     description="Added in one UPDATE, so it never races with orders taking stock.",
 )
-@api_role("merchant")
+@api_role("merchant:products")
 def merchant_product_add_stock(product_id: int):
     product = catalog.get_product(g.merchant.id, product_id)
     data = parse(StockAddIn)
@@ -166,7 +166,7 @@ def merchant_product_add_stock(product_id: int):
     tags=TAGS,
     errors=(404,),
 )
-@api_role("merchant")
+@api_role("merchant:products")
 def merchant_product_set_listing(product_id: int):
     product = catalog.get_product(g.merchant.id, product_id)
     data = parse(ListingIn)
@@ -220,7 +220,7 @@ def _leader_ids(all_leaders: bool, leader_ids: list[int]) -> list[int]:
     response=WindowsPage,
     tags=TAGS,
 )
-@api_role("merchant")
+@api_role("merchant:windows")
 def merchant_windows_list():
     query = parse_query(WindowsQuery)
     page = window_service.list_windows(g.merchant.id, status=query.status, page=query.page)
@@ -237,7 +237,7 @@ def merchant_windows_list():
     status=201,
     description="Items must be your listed products, each once. Field errors on items are keyed items.N.field.",
 )
-@api_role("merchant")
+@api_role("merchant:windows")
 def merchant_window_create():
     data = parse(WindowIn)
     window_input = editing.WindowInput(
@@ -261,7 +261,7 @@ def merchant_window_create():
     tags=TAGS,
     errors=(404,),
 )
-@api_role("merchant")
+@api_role("merchant:windows")
 def merchant_window_get(window_id: int):
     return respond(_window_out(window_service.get_window(g.merchant.id, window_id)))
 
@@ -299,7 +299,7 @@ def _patched_window(window: Window, data: WindowPatch) -> editing.WindowInput:
     "and a later `closes_at`. Once the window is open or has orders, items and prices are frozen "
     "(409 prices_frozen); other changes to a window that is not editable are 409 invalid_transition.",
 )
-@api_role("merchant")
+@api_role("merchant:windows")
 def merchant_window_update(window_id: int):
     window = window_service.get_window(g.merchant.id, window_id)
     data = parse(WindowPatch)
@@ -331,14 +331,14 @@ def _transition(window_id: int, action):
     errors=(404, 409, 422),
     description="Needs at least one item, only listed products, and a cut-off in the future (422).",
 )
-@api_role("merchant")
+@api_role("merchant:windows")
 def merchant_window_schedule(window_id: int):
     return _transition(window_id, window_service.schedule_window)
 
 
 @bp.post("/merchant/windows/<int:window_id>/unschedule")
 @document(summary="Put a scheduled group buy back to draft", response=WindowDetail, tags=TAGS, errors=(404, 409))
-@api_role("merchant")
+@api_role("merchant:windows")
 def merchant_window_unschedule(window_id: int):
     return _transition(window_id, window_service.unschedule_window)
 
@@ -350,6 +350,6 @@ def merchant_window_unschedule(window_id: int):
     tags=TAGS,
     errors=(404, 409),
 )
-@api_role("merchant")
+@api_role("merchant:windows")
 def merchant_window_open(window_id: int):
     return _transition(window_id, window_service.open_window_now)

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from app.blueprints.auth import views  # noqa: E402,F401
+from app.blueprints.auth import join, views  # noqa: E402,F401

@@ -2,4 +2,19 @@ from flask import Blueprint
 
 bp = Blueprint("merchant", __name__, url_prefix="/merchant")
 
-from app.blueprints.merchant import after_sales, batches, products, views, windows  # noqa: E402,F401
+
+@bp.context_processor
+def merchant_areas():
+    from flask import g
+
+    from app.services import merchant_team
+
+    # Which sections this member may open: the navigation and the home page show only those.
+    member = g.get("membership")
+    return {
+        "merchant_areas": merchant_team.allowed_areas(member),
+        "merchant_is_owner": bool(member and member.role == "owner"),
+    }
+
+
+from app.blueprints.merchant import after_sales, batches, finance, products, team, views, windows  # noqa: E402,F401

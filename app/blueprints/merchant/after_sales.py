@@ -6,7 +6,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.blueprints.access import merchant_required
+from app.blueprints.access import merchant_area_required
 from app.blueprints.leader.forms import PlainForm
 from app.blueprints.merchant import bp
 from app.models.after_sales import AFTER_SALES_STATUSES
@@ -15,7 +15,7 @@ from app.services.errors import DomainError, NotFound, ValidationFailed
 
 
 @bp.get("/after-sales")
-@merchant_required
+@merchant_area_required("after_sales")
 def after_sales_list():
     status = request.args.get("status", "open")
     if status not in AFTER_SALES_STATUSES:
@@ -43,13 +43,13 @@ def _detail(req, error: DomainError | None = None):
 
 
 @bp.get("/after-sales/<int:request_id>")
-@merchant_required
+@merchant_area_required("after_sales")
 def after_sales_detail(request_id: int):
     return _detail(after_sales.merchant_request(g.merchant.id, request_id))
 
 
 @bp.post("/after-sales/<int:request_id>/decide")
-@merchant_required
+@merchant_area_required("after_sales")
 def after_sales_decide(request_id: int):
     req = after_sales.merchant_request(g.merchant.id, request_id)
     try:
@@ -66,7 +66,7 @@ def after_sales_decide(request_id: int):
 
 
 @bp.get("/after-sales/<int:request_id>/photo.jpg")
-@merchant_required
+@merchant_area_required("after_sales")
 def after_sales_photo(request_id: int):
     req = after_sales.merchant_request(g.merchant.id, request_id)
     if not req.photo_name:

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app.blueprints.access import merchant_required
+from app.blueprints.access import merchant_area_required
 from app.blueprints.merchant import bp
 from app.models.deliveries import BATCH_STATUSES
 from app.services import deliveries, picking_lists
@@ -29,7 +29,7 @@ ORDER_STATUS_LABELS = {
 
 
 @bp.get("/batches")
-@merchant_required
+@merchant_area_required("batches")
 def batches():
     window_id = request.args.get("window_id", type=int)
     status = request.args.get("status") if request.args.get("status") in BATCH_STATUSES else None
@@ -46,19 +46,19 @@ def batches():
 
 
 @bp.get("/batches/<int:batch_id>")
-@merchant_required
+@merchant_area_required("batches")
 def batch_detail(batch_id: int):
     return _render_detail(deliveries.get_batch_for_merchant(g.merchant.id, batch_id))
 
 
 @bp.post("/batches/<int:batch_id>/start-picking")
-@merchant_required
+@merchant_area_required("batches")
 def batch_start_picking(batch_id: int):
     return _move(batch_id, deliveries.start_picking, _("Picking started."))
 
 
 @bp.post("/batches/<int:batch_id>/dispatch")
-@merchant_required
+@merchant_area_required("batches")
 def batch_dispatch(batch_id: int):
     return _move(batch_id, deliveries.dispatch, _("Batch dispatched; the leader has been told."))
 

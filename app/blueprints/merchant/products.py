@@ -6,7 +6,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.blueprints.access import merchant_required
+from app.blueprints.access import merchant_area_required
 from app.blueprints.merchant import bp
 from app.blueprints.merchant.forms import AddStockForm, ProductForm, ProductSearchForm, apply_errors
 from app.services import audit, catalog
@@ -21,7 +21,7 @@ def _page_arg() -> int:
 
 
 @bp.get("/products")
-@merchant_required
+@merchant_area_required("products")
 def products():
     search = ProductSearchForm(request.args)
     search.validate()
@@ -45,7 +45,7 @@ def _product_values(form: ProductForm) -> dict:
 
 
 @bp.route("/products/new", methods=["GET", "POST"])
-@merchant_required
+@merchant_area_required("products")
 def product_new():
     form = ProductForm()
     if form.validate_on_submit():
@@ -61,7 +61,7 @@ def product_new():
 
 
 @bp.route("/products/<int:product_id>/edit", methods=["GET", "POST"])
-@merchant_required
+@merchant_area_required("products")
 def product_edit(product_id: int):
     product = catalog.get_product(g.merchant.id, product_id)
     form = ProductForm() if request.method == "POST" else _filled_form(product)
@@ -93,7 +93,7 @@ def _filled_form(product) -> ProductForm:
 
 
 @bp.post("/products/<int:product_id>/stock")
-@merchant_required
+@merchant_area_required("products")
 def product_add_stock(product_id: int):
     product = catalog.get_product(g.merchant.id, product_id)
     stock_form = AddStockForm()
@@ -111,7 +111,7 @@ def product_add_stock(product_id: int):
 
 
 @bp.post("/products/<int:product_id>/listed")
-@merchant_required
+@merchant_area_required("products")
 def product_set_listed(product_id: int):
     product = catalog.get_product(g.merchant.id, product_id)
     listed = request.form.get("listed") == "1"

@@ -7,7 +7,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.blueprints.access import merchant_required
+from app.blueprints.access import merchant_area_required
 from app.blueprints.merchant import bp
 from app.blueprints.merchant.forms import MAX_ITEM_ROWS, OpenWindowForm, WindowForm, apply_errors
 from app.models.windows import WINDOW_STATUSES
@@ -30,7 +30,7 @@ def _local_naive(value):
 
 
 @bp.get("/windows")
-@merchant_required
+@merchant_area_required("windows")
 def windows():
     status = request.args.get("status", "")
     status = status if status in WINDOW_STATUSES else ""
@@ -105,7 +105,7 @@ def _save(form: WindowForm, save):
 
 
 @bp.route("/windows/new", methods=["GET", "POST"])
-@merchant_required
+@merchant_area_required("windows")
 def window_new():
     if request.method == "GET":
         form = WindowForm(formdata=None)
@@ -121,7 +121,7 @@ def window_new():
 
 
 @bp.get("/windows/<int:window_id>")
-@merchant_required
+@merchant_area_required("windows")
 def window_detail(window_id: int):
     window = window_service.get_window(g.merchant.id, window_id)
     return render_template(
@@ -154,7 +154,7 @@ def _filled_form(window) -> WindowForm:
 
 
 @bp.route("/windows/<int:window_id>/edit", methods=["GET", "POST"])
-@merchant_required
+@merchant_area_required("windows")
 def window_edit(window_id: int):
     window = window_service.get_window(g.merchant.id, window_id)
     if window.status == "open":
@@ -212,18 +212,18 @@ def _action(window_id: int, action, done_message: str):
 
 
 @bp.post("/windows/<int:window_id>/schedule")
-@merchant_required
+@merchant_area_required("windows")
 def window_schedule(window_id: int):
     return _action(window_id, window_service.schedule_window, _("Scheduled: it opens at its opening time."))
 
 
 @bp.post("/windows/<int:window_id>/unschedule")
-@merchant_required
+@merchant_area_required("windows")
 def window_unschedule(window_id: int):
     return _action(window_id, window_service.unschedule_window, _("Back to draft."))
 
 
 @bp.post("/windows/<int:window_id>/open")
-@merchant_required
+@merchant_area_required("windows")
 def window_open(window_id: int):
     return _action(window_id, window_service.open_window_now, _("The group buy is open."))
