@@ -12,9 +12,13 @@ from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 BLUEPRINTS = ("auth", "admin", "merchant", "leader", "pickup", "shop", "payments", "account", "api", "pwa")
 
 
-# Endpoints that accept a photo upload (services/photos.py); every other body is capped at
-# MAX_CONTENT_LENGTH.
-PHOTO_UPLOAD_ENDPOINTS = {"shop.after_sales_open", "leader.after_sales_open"}
+# Endpoints that accept an upload, and the setting that caps their body; every other body is
+# capped at MAX_CONTENT_LENGTH.
+UPLOAD_LIMITS = {
+    "shop.after_sales_open": "PHOTO_MAX_BYTES",
+    "leader.after_sales_open": "PHOTO_MAX_BYTES",
+    "merchant.products_import": "IMPORT_MAX_BYTES",
+}
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -67,10 +71,10 @@ def _init_extensions(app: Flask) -> None:
     )
 
     @app.before_request
-    def _allow_photo_uploads():
-        # Runs before CSRFProtect reads the form: only the photo endpoints take a big body.
-        if request.endpoint in PHOTO_UPLOAD_ENDPOINTS:
-            request.max_content_length = app.config["PHOTO_MAX_BYTES"] + 256 * 1024
+    def _allow_uploads():
+        # Runs before CSRFProtect reads the form: only the upload endpoints take a big body.
+        if request.endpoint in UPLOAD_LIMITS:
+            request.max_content_length = app.config[UPLOAD_LIMITS[request.endpoint]] + 256 * 1024
 
     csrf.init_app(app)
     limiter.init_app(app)

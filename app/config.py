@@ -86,6 +86,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "AFTER_SALES_DAYS": int(env.get("AFTER_SALES_DAYS", "7")),
         # Largest photo upload; those endpoints alone accept a body this big (see app/__init__).
         "PHOTO_MAX_BYTES": int(env.get("PHOTO_MAX_BYTES", str(5 * 1024 * 1024))),
+        # Largest catalogue import (.xlsx); 5,000 rows fit in well under 1 MiB.
+        "IMPORT_MAX_BYTES": int(env.get("IMPORT_MAX_BYTES", str(4 * 1024 * 1024))),
         "REDEEM_UNDO_MINUTES": int(env.get("REDEEM_UNDO_MINUTES", "10")),
         "CODE_LOCK_FAILURES": int(env.get("CODE_LOCK_FAILURES", "5")),
         "CODE_LOCK_WINDOW_MINUTES": int(env.get("CODE_LOCK_WINDOW_MINUTES", "10")),

@@ -24,7 +24,9 @@ class Product(db.Model):
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
     name: Mapped[str] = mapped_column(String(120))
     spec: Mapped[str] = mapped_column(String(60), default="")
+    # Two levels: a category and, within it, an optional subcategory (e.g. 水果 / 柑橘).
     category: Mapped[str] = mapped_column(String(40), default="")
+    subcategory: Mapped[str] = mapped_column(String(40), default="")
     price_fen: Mapped[int]
     stock: Mapped[int] = mapped_column(default=0)
     low_stock_threshold: Mapped[int] = mapped_column(default=0)

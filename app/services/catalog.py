@@ -83,17 +83,20 @@ def check_int(value, *, low: int, high: int) -> str | None:
     return None
 
 
-def _validate(name, spec, category, price_fen, stock, low_stock_threshold) -> dict:
+def _validate(name, spec, category, price_fen, stock, low_stock_threshold, subcategory="") -> dict:
     errors: dict[str, str] = {}
     cleaned = {}
     for field, value, max_len, required in (
         ("name", name, 120, True),
         ("spec", spec, 60, False),
         ("category", category, 40, False),
+        ("subcategory", subcategory, 40, False),
     ):
         cleaned[field], error = clean_line(value, max_len=max_len, required=required)
         if error:
             errors[field] = error
+    if cleaned["subcategory"] and not cleaned["category"] and "category" not in errors:
+        errors["subcategory"] = _("A subcategory needs its category.")
     if error := check_int(price_fen, low=0, high=MAX_PRICE_FEN):
         errors["price"] = _("Enter a price from 0 to 1,000,000 yuan.") if isinstance(price_fen, int) else error
     if error := check_int(stock, low=0, high=MAX_STOCK):
@@ -111,18 +114,34 @@ def get_product(merchant_id: int, product_id: int) -> Product:
 
 
 def list_products(
-    merchant_id: int, *, query: str = "", listed: bool | None = None, page: int = 1, per_page: int = PER_PAGE
+    merchant_id: int,
+    *,
+    query: str = "",
+    listed: bool | None = None,
+    category: str | None = None,
+    subcategory: str | None = None,
+    page: int = 1,
+    per_page: int = PER_PAGE,
 ) -> Page[Product]:
-    """A page of the merchant's products, searched by name or category substring."""
+    """A page of the merchant's products, searched by name or category substring, optionally in
+    one category (and subcategory)."""
     stmt = select(Product).where(Product.merchant_id == merchant_id)
     query = (query or "").strip()[:120]
     if query:
         stmt = stmt.where(
-            or_(Product.name.icontains(query, autoescape=True), Product.category.icontains(query, autoescape=True))
+            or_(
+                Product.name.icontains(query, autoescape=True),
+                Product.category.icontains(query, autoescape=True),
+                Product.subcategory.icontains(query, autoescape=True),
+            )
         )
     if listed is not None:
         stmt = stmt.where(Product.listed.is_(listed))
-    stmt = stmt.order_by(Product.category, Product.name, Product.id)
+    if category is not None:
+        stmt = stmt.where(Product.category == category[:40])
+        if subcategory is not None:
+            stmt = stmt.where(Product.subcategory == subcategory[:40])
+    stmt = stmt.order_by(Product.category, Product.subcategory, Product.name, Product.id)
     return paginate(stmt, page, per_page)
 
 
@@ -132,9 +151,47 @@ def listed_products(merchant_id: int) -> list[Product]:
         db.session.scalars(
             select(Product)
             .where(Product.merchant_id == merchant_id, Product.listed.is_(True))
-            .order_by(Product.category, Product.name, Product.id)
+            .order_by(Product.category, Product.subcategory, Product.name, Product.id)
         )
     )
+
+
+def category_tree(merchant_id: int) -> list[dict]:
+    """[{name, count, subcategories: [{name, count}]}] of the merchant's products, by name."""
+    rows = db.session.execute(
+        select(Product.category, Product.subcategory, func.count(Product.id))
+        .where(Product.merchant_id == merchant_id)
+        .group_by(Product.category, Product.subcategory)
+        .order_by(Product.category, Product.subcategory)
+    ).all()
+    tree: dict[str, dict] = {}
+    for category, subcategory, count in rows:
+        node = tree.setdefault(category, {"name": category, "count": 0, "subcategories": []})
+        node["count"] += count
+        if subcategory:
+            node["subcategories"].append({"name": subcategory, "count": count})
+    return list(tree.values())
+
+
+def rename_category(
+    merchant_id: int, old: str, new: str, *, subcategory_of: str | None = None, actor: str = "system"
+) -> int:
+    """Rename a category (or, with `subcategory_of`, a subcategory of that category) on every
+    product that has it, in one UPDATE; returns how many products changed."""
+    new, error = clean_line(new, max_len=40, required=subcategory_of is None)
+    if error:
+        raise ValidationFailed(fields={"new_name": error})
+    stmt = update(Product).where(Product.merchant_id == merchant_id)
+    if subcategory_of is None:
+        stmt = stmt.where(Product.category == old).values(category=new)
+        if not new:
+            raise ValidationFailed(fields={"new_name": _("This field is required.")})
+    else:
+        stmt = stmt.where(Product.category == subcategory_of, Product.subcategory == old).values(subcategory=new)
+    changed = db.session.execute(stmt.execution_options(synchronize_session=False)).rowcount
+    audit.record(actor, "category.renamed", "merchant", merchant_id, old=old, new=new, parent=subcategory_of)
+    db.session.commit()
+    return changed
 
 
 def create_product(
@@ -143,6 +200,7 @@ def create_product(
     name: str,
     spec: str = "",
     category: str = "",
+    subcategory: str = "",
     price_fen: int,
     stock: int = 0,
     low_stock_threshold: int = 0,
@@ -150,7 +208,7 @@ def create_product(
     actor: str = "system",
 ) -> Product:
     """Add a product to the merchant's catalogue."""
-    cleaned = _validate(name, spec, category, price_fen, stock, low_stock_threshold)
+    cleaned = _validate(name, spec, category, price_fen, stock, low_stock_threshold, subcategory)
     product = Product(
         merchant_id=merchant.id,
         price_fen=price_fen,
@@ -175,6 +233,7 @@ def update_product(
     name: str,
     spec: str = "",
     category: str = "",
+    subcategory: str | None = None,
     price_fen: int,
     stock: int,
     low_stock_threshold: int,
@@ -182,8 +241,11 @@ def update_product(
     stock_seen: int | None = None,
     actor: str = "system",
 ) -> Product:
-    """Edit a product; stock is set absolutely, but only if nobody changed it since `stock_seen`."""
-    cleaned = _validate(name, spec, category, price_fen, stock, low_stock_threshold)
+    """Edit a product; stock is set absolutely, but only if nobody changed it since `stock_seen`.
+    `subcategory` None keeps the product's own."""
+    if subcategory is None:
+        subcategory = product.subcategory if category == product.category else ""
+    cleaned = _validate(name, spec, category, price_fen, stock, low_stock_threshold, subcategory)
     values = dict(cleaned, price_fen=price_fen, low_stock_threshold=low_stock_threshold, listed=bool(listed))
     stmt = update(Product).where(Product.id == product.id)
     if stock_seen is None:

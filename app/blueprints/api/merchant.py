@@ -43,7 +43,7 @@ from app.services import windows as window_service
 from app.services.errors import ValidationFailed
 
 TAGS = ["merchant"]
-PRODUCT_FIELDS = ("name", "spec", "category", "price_fen", "stock", "low_stock_threshold", "listed")
+PRODUCT_FIELDS = ("name", "spec", "category", "subcategory", "price_fen", "stock", "low_stock_threshold", "listed")
 AMENDABLE_WHEN_OPEN = {"title", "closes_at"}
 # The services name fields as the HTML forms do; the API names them as its bodies do.
 _SERVICE_FIELDS = {"price": "price_fen", "quantity": "add", "group_price": "group_price_fen"}

@@ -98,6 +98,7 @@ class ProductIn(ApiModel):
     name: Name
     spec: Spec = ""
     category: Category = ""
+    subcategory: Category = ""
     price_fen: Fen
     stock: Units = 0
     low_stock_threshold: Units = Field(default=0, description="A stock alert fires when stock falls to this.")
@@ -109,6 +110,7 @@ class ProductPatch(ApiModel):
     name: Name = None
     spec: Spec = None
     category: Category = None
+    subcategory: Category = None
     price_fen: Fen = None
     stock: Units = Field(default=None, description="The new absolute stock.")
     stock_seen: Units = Field(
@@ -139,6 +141,7 @@ class ProductOut(BaseModel):
     name: str
     spec: str
     category: str
+    subcategory: str
     price_fen: int
     stock: int
     low_stock_threshold: int

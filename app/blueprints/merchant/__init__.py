@@ -17,4 +17,4 @@ def merchant_areas():
     }
 
 
-from app.blueprints.merchant import after_sales, batches, finance, products, team, views, windows  # noqa: E402,F401
+from app.blueprints.merchant import after_sales, batches, finance, products, products_excel, team, views, windows  # noqa: E402,F401,I001

@@ -82,6 +82,7 @@ class ProductForm(FlaskForm):
     name = StringField(_l("Name"), filters=[strip], validators=[InputRequired(), Length(max=120), no_control_chars])
     spec = StringField(_l("Spec / unit"), filters=[strip], validators=[Length(max=60), no_control_chars])
     category = StringField(_l("Category"), filters=[strip], validators=[Length(max=40), no_control_chars])
+    subcategory = StringField(_l("Subcategory"), filters=[strip], validators=[Length(max=40), no_control_chars])
     price = YuanField(_l("Price (yuan)"), validators=[InputRequired()])
     stock = IntegerField(_l("Stock"), default=0, validators=[InputRequired(), NumberRange(0, MAX_STOCK)])
     low_stock_threshold = IntegerField(

@@ -26,10 +26,25 @@ def products():
     search = ProductSearchForm(request.args)
     search.validate()
     query = search.q.data if not search.q.errors else ""
+    category = request.args.get("category")
+    subcategory = request.args.get("sub") if category is not None else None
     page = catalog.list_products(
-        g.merchant.id, query=query or "", listed=_LISTED.get(search.listed.data), page=_page_arg()
+        g.merchant.id,
+        query=query or "",
+        listed=_LISTED.get(search.listed.data),
+        category=category,
+        subcategory=subcategory,
+        page=_page_arg(),
     )
-    return render_template("merchant/products/list.html", search=search, page=page, stock_form=AddStockForm())
+    return render_template(
+        "merchant/products/list.html",
+        search=search,
+        page=page,
+        stock_form=AddStockForm(),
+        categories=catalog.category_tree(g.merchant.id),
+        category=category,
+        subcategory=subcategory,
+    )
 
 
 def _product_values(form: ProductForm) -> dict:
@@ -37,6 +52,7 @@ def _product_values(form: ProductForm) -> dict:
         "name": form.name.data,
         "spec": form.spec.data or "",
         "category": form.category.data or "",
+        "subcategory": form.subcategory.data or "",
         "price_fen": form.price.data,
         "stock": form.stock.data,
         "low_stock_threshold": form.low_stock_threshold.data,
@@ -127,3 +143,27 @@ def _back_to(default: str) -> str:
     if target.startswith("/merchant/") and not target.startswith("//"):
         return target
     return default
+
+
+@bp.post("/products/categories/rename")
+@merchant_area_required("products")
+def category_rename():
+    old = request.form.get("old", "")[:40]
+    parent = request.form.get("parent")
+    parent = parent[:40] if parent is not None else None
+    try:
+        changed = catalog.rename_category(
+            g.merchant.id,
+            old,
+            request.form.get("new_name", ""),
+            subcategory_of=parent,
+            actor=audit.actor_for(current_user),
+        )
+    except ValidationFailed as exc:
+        flash(next(iter(exc.fields.values()), exc.message), "error")
+        return redirect(url_for("merchant.products", category=parent if parent is not None else old))
+    flash(_("Renamed on %(n)d product(s).", n=changed), "success")
+    new = request.form.get("new_name", "").strip()
+    if parent is None:
+        return redirect(url_for("merchant.products", category=new))
+    return redirect(url_for("merchant.products", category=parent, sub=new or None))

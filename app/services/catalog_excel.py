@@ -1,0 +1,390 @@
+"""The catalogue in Excel (openpyxl): a template, an export that re-imports unchanged, and an
+import that checks every row and applies all of them or none.
+
+Columns (headers in Chinese or English, any order; unknown columns are ignored): ID, name, spec,
+category, subcategory, price (yuan), stock, low-stock alert, listed. A row with an ID updates
+that product of this merchant; a row without one adds a product. Stock is set to the sheet's
+value. Any bad row rejects the whole file, with an error report: the sheet as sent plus an
+"errors" column, the bad cells marked.
+
+The file is read as a stream (read_only) with limits on its size, its unpacked size and its rows,
+so a crafted workbook (a zip bomb, a million rows) is refused rather than exhausting memory.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils.exceptions import InvalidFileException
+from sqlalchemy import select, update
+
+from app.extensions import db
+from app.models import Merchant, Product
+from app.services import audit, catalog, clock
+from app.services.errors import ValidationFailed
+from app.services.stock import sync_stock_alerts
+
+MAX_ROWS = 5000
+MAX_UNPACKED_BYTES = 50 * 1024 * 1024
+COLUMNS = (
+    ("id", _l("ID")),
+    ("name", _l("Name")),
+    ("spec", _l("Spec / unit")),
+    ("category", _l("Category")),
+    ("subcategory", _l("Subcategory")),
+    ("price", _l("Price (yuan)")),
+    ("stock", _l("Stock")),
+    ("low_stock_threshold", _l("Low-stock alert at")),
+    ("listed", _l("Listed")),
+)
+REQUIRED = {"name", "price"}
+YES = {"1", "yes", "y", "true", "是", "上架", "✓"}
+NO = {"0", "no", "n", "false", "否", "下架", ""}
+BAD_FILL = PatternFill("solid", fgColor="FFC7CE")
+
+
+@dataclass
+class RowError:
+    row: int  # the sheet's row number, as Excel shows it
+    column: str | None  # the column key, None for the whole row
+    message: str
+
+
+class ImportRejected(ValidationFailed):
+    """The file was refused; `errors` say why, `report` names the error report to download."""
+
+    code = "import_rejected"
+
+    def __init__(self, errors: list[RowError], report: str | None):
+        super().__init__(_("Nothing was imported: %(n)d problem(s) in the file.", n=len(errors)))
+        self.errors = errors
+        self.report = report
+
+
+def _headers(locale: str | None = None) -> list[str]:
+    with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        return [str(label) for _key, label in COLUMNS]
+
+
+def _known_headers() -> dict[str, str]:
+    """Every accepted header text (Chinese and English, case and spaces ignored) → column key."""
+    known = {}
+    for locale in ("zh", "en"):
+        for (key, _label), text in zip(COLUMNS, _headers(locale), strict=True):
+            known[_norm(text)] = key
+    known.update({_norm(key): key for key, _label in COLUMNS})
+    return known
+
+
+def _norm(text) -> str:
+    return "".join(str(text or "").split()).lower()
+
+
+def _yuan_text(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def _workbook(rows: list[list], locale: str | None) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "products"
+    sheet.append(_headers(locale))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append(row)
+    for letter, width in zip("ABCDEFGHI", (8, 28, 12, 12, 12, 12, 10, 12, 8), strict=True):
+        sheet.column_dimensions[letter].width = width
+    sheet.freeze_panes = "A2"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def template(locale: str | None = None) -> bytes:
+    """An empty sheet with the headers, and a second sheet explaining each column."""
+    data = _workbook([], locale)
+    book = load_workbook(io.BytesIO(data))
+    notes = book.create_sheet("notes")
+    with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        notes.append([_("Column"), _("What to enter")])
+        explanations = (
+            _("Leave empty for a new product; keep it to update that product."),
+            _("Required, at most 120 characters."),
+            _("Optional, e.g. 500g."),
+            _("Optional, e.g. 水果."),
+            _("Optional, within the category, e.g. 柑橘."),
+            _("Required, in yuan with at most 2 decimals, e.g. 12.50."),
+            _("A whole number; the stock is set to it."),
+            _("A whole number; a stock alert fires at or below it."),
+            _("是/否 or yes/no; empty means no."),
+        )
+        for header, text in zip(_headers(locale), explanations, strict=True):
+            notes.append([header, str(text)])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def export(merchant_id: int, locale: str | None = None) -> bytes:
+    """Every product of the merchant, in the import's columns (so it re-imports unchanged)."""
+    products = db.session.scalars(
+        select(Product)
+        .where(Product.merchant_id == merchant_id)
+        .order_by(Product.category, Product.subcategory, Product.name, Product.id)
+    )
+    with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        yes, no = _("yes") if str(locale) == "en" else "是", _("no") if str(locale) == "en" else "否"
+    rows = [
+        [
+            p.id,
+            p.name,
+            p.spec,
+            p.category,
+            p.subcategory,
+            _yuan_text(p.price_fen),
+            p.stock,
+            p.low_stock_threshold,
+            yes if p.listed else no,
+        ]
+        for p in products
+    ]
+    return _workbook(rows, locale)
+
+
+# ---- reading
+
+
+def _open(data: bytes):
+    if not data:
+        raise ValidationFailed(fields={"file": _("Choose an .xlsx file.")})
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:
+                raise ValidationFailed(fields={"file": _("The file unpacks to more than 50 MB; split it.")})
+        return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except ValidationFailed:
+        raise
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError):
+        raise ValidationFailed(fields={"file": _("This is not an Excel .xlsx file.")}) from None
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _whole(value, column: str, errors: list, row: int, *, default: int | None) -> int | None:
+    text = _text(value)
+    if not text:
+        if default is None:
+            errors.append(RowError(row, column, _("Enter a whole number.")))
+        return default
+    if not text.isdigit() or len(text) > 9:
+        errors.append(RowError(row, column, _("Enter a whole number from 0 to %(n)d.", n=catalog.MAX_STOCK)))
+        return None
+    number = int(text)
+    if number > catalog.MAX_STOCK:
+        errors.append(RowError(row, column, _("Enter a whole number from 0 to %(n)d.", n=catalog.MAX_STOCK)))
+        return None
+    return number
+
+
+def _price(value, errors: list, row: int) -> int | None:
+    text = _text(value).lstrip("¥￥").strip()
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        amount = None
+    if (
+        amount is None
+        or not amount.is_finite()
+        or amount < 0
+        or amount != amount.quantize(Decimal("0.01"))
+        or amount * 100 > catalog.MAX_PRICE_FEN
+    ):
+        errors.append(RowError(row, "price", _("Enter a price in yuan such as 12.50 (at most 2 decimals).")))
+        return None
+    return int(amount * 100)
+
+
+@dataclass
+class ParsedRow:
+    row: int
+    product_id: int | None
+    values: dict
+
+
+def _parse(sheet, merchant_id: int) -> tuple[list[ParsedRow], list[RowError], list[str], list[list]]:
+    rows = sheet.iter_rows(values_only=True)
+    header = next(rows, None) or ()
+    known = _known_headers()
+    keys = [known.get(_norm(h)) for h in header]
+    errors: list[RowError] = []
+    missing = REQUIRED - set(keys)
+    if missing:
+        labels = dict(COLUMNS)
+        names = ", ".join(str(labels[k]) for k in sorted(missing))
+        errors.append(RowError(1, None, _("The first row must name the columns; missing: %(names)s.", names=names)))
+        return [], errors, [str(h or "") for h in header], []
+    mine = set(db.session.scalars(select(Product.id).where(Product.merchant_id == merchant_id)))
+    parsed, raw_rows, seen_ids = [], [], {}
+    for number, raw in enumerate(rows, start=2):
+        if number - 1 > MAX_ROWS:
+            errors.append(RowError(number, None, _("At most %(n)d products per file.", n=MAX_ROWS)))
+            break
+        cells = {key: raw[i] if i < len(raw) else None for i, key in enumerate(keys) if key}
+        raw_rows.append(list(raw))
+        if all(_text(v) == "" for v in cells.values()):
+            continue  # blank rows are skipped
+        before = len(errors)
+        product_id = None
+        id_text = _text(cells.get("id"))
+        if id_text:
+            if not id_text.isdigit() or len(id_text) > 12 or int(id_text) not in mine:
+                errors.append(RowError(number, "id", _("No product of yours has this ID; leave it empty to add one.")))
+            elif int(id_text) in seen_ids:
+                errors.append(RowError(number, "id", _("This ID is also on row %(row)d.", row=seen_ids[int(id_text)])))
+            else:
+                product_id = int(id_text)
+                seen_ids[product_id] = number
+        values = {}
+        for key, max_len, required in (
+            ("name", 120, True),
+            ("spec", 60, False),
+            ("category", 40, False),
+            ("subcategory", 40, False),
+        ):
+            values[key], error = catalog.clean_line(_text(cells.get(key)), max_len=max_len, required=required)
+            if error:
+                errors.append(RowError(number, key, error))
+        if values["subcategory"] and not values["category"]:
+            errors.append(RowError(number, "subcategory", _("A subcategory needs its category.")))
+        values["price_fen"] = _price(cells.get("price"), errors, number)
+        values["stock"] = _whole(cells.get("stock"), "stock", errors, number, default=0)
+        values["low_stock_threshold"] = _whole(
+            cells.get("low_stock_threshold"), "low_stock_threshold", errors, number, default=0
+        )
+        listed = _norm(cells.get("listed"))
+        if listed in YES:
+            values["listed"] = True
+        elif listed in NO:
+            values["listed"] = False
+        else:
+            errors.append(RowError(number, "listed", _("Write 是 or 否 (yes or no).")))
+        if len(errors) == before:
+            parsed.append(ParsedRow(number, product_id, values))
+    return parsed, errors, [str(h or "") for h in header], raw_rows
+
+
+# ---- applying
+
+
+def import_catalogue(merchant: Merchant, data: bytes, *, actor: str) -> dict[str, int]:
+    """Apply every row of the file or none; returns {"created", "updated", "unchanged"}."""
+    book = _open(data)
+    try:
+        sheet = book.worksheets[0] if book.worksheets else None
+        if sheet is None:
+            raise ValidationFailed(fields={"file": _("The file has no sheet.")})
+        parsed, errors, header, raw_rows = _parse(sheet, merchant.id)
+    finally:
+        book.close()
+    if errors:
+        raise ImportRejected(errors=errors, report=_write_report(merchant.id, header, raw_rows, errors))
+    if not parsed:
+        raise ValidationFailed(fields={"file": _("The file has no products in it.")})
+    now = clock.now()
+    existing = {
+        p.id: p
+        for p in db.session.scalars(
+            select(Product).where(Product.id.in_([r.product_id for r in parsed if r.product_id]))
+        )
+    }
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    touched, created = [], []
+    for row in parsed:
+        if row.product_id is None:
+            product = Product(merchant_id=merchant.id, created_at=now, updated_at=now, **row.values)
+            db.session.add(product)
+            created.append(product)
+            counts["created"] += 1
+            continue
+        current = existing[row.product_id]
+        changes = {k: v for k, v in row.values.items() if getattr(current, k) != v}
+        if not changes:
+            counts["unchanged"] += 1
+            continue
+        db.session.execute(
+            update(Product)
+            .where(Product.id == current.id, Product.merchant_id == merchant.id)
+            .values(**changes, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        touched.append(current.id)
+        counts["updated"] += 1
+    db.session.flush()
+    sync_stock_alerts([*touched, *(product.id for product in created)])
+    audit.record(actor, "catalogue.imported", "merchant", merchant.id, **counts)
+    db.session.commit()
+    return counts
+
+
+# ---- error reports
+
+
+def _reports_dir(merchant_id: int) -> Path:
+    return Path(current_app.instance_path) / "exports" / f"merchant-{merchant_id}"
+
+
+def _write_report(merchant_id: int, header: list[str], raw_rows: list[list], errors: list[RowError]) -> str:
+    """The sheet as sent with an errors column and the bad cells marked; returns its file name."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "errors"
+    keys = list(_known_headers().get(_norm(h)) for h in header)
+    sheet.append([*header, _("Errors")])
+    by_row: dict[int, list[RowError]] = {}
+    for error in errors:
+        by_row.setdefault(error.row, []).append(error)
+    for number, raw in enumerate(raw_rows, start=2):
+        messages = by_row.get(number, [])
+        cells = [ILLEGAL_CHARACTERS_RE.sub("?", _text(v)) for v in raw]  # as sent, writable
+        sheet.append([*cells, "; ".join(e.message for e in messages)])
+        for error in messages:
+            if error.column in keys:
+                sheet.cell(row=number, column=keys.index(error.column) + 1).fill = BAD_FILL
+    for error in by_row.get(1, []):
+        sheet.cell(row=1, column=len(header) + 1, value=error.message)
+    folder = _reports_dir(merchant_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"import-errors-{datetime.now(UTC):%Y%m%d%H%M%S}-{secrets.token_hex(8)}.xlsx"
+    tmp = folder / f".{name}.tmp"
+    book.save(tmp)
+    os.replace(tmp, folder / name)
+    return name
+
+
+def report_path(merchant_id: int, name: str) -> Path | None:
+    """A report of this merchant by its name; None for anything else (names are ours)."""
+    if not name.startswith("import-errors-") or not name.endswith(".xlsx") or "/" in name or ".." in name:
+        return None
+    path = _reports_dir(merchant_id) / name
+    return path if path.is_file() else None
