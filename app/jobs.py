@@ -17,6 +17,7 @@ JOBS: dict[str, str] = {
     "scan-stock": "app.services.stock:scan_stock_alerts",
     "announce-closing-soon": "app.services.window_reminders:announce_closing_soon",
     "notify-uncollected": "app.services.uncollected:notify_overdue",
+    "build-documents": "app.services.document_jobs:build_documents",
     "deliver-outbox": "app.services.notifications:deliver_outbox",
     "deliver-channels": "app.services.channel_delivery:deliver_channels",
 }

@@ -5,6 +5,7 @@ from app.models.after_sales import AfterSalesRequest
 from app.models.catalog import Product, StockAlert
 from app.models.channels import ChannelDelivery, NotificationChannel
 from app.models.deliveries import DeliveryBatch
+from app.models.documents import DocumentJob
 from app.models.notifications import AuditRecord, Notification, NotificationMute, OutboxMessage
 from app.models.orders import CustomerItemUsage, Order, OrderEvent, OrderItem, PointWindowUsage
 from app.models.payments import Payment, Refund
@@ -19,6 +20,7 @@ __all__ = [
     "ChannelDelivery",
     "CustomerItemUsage",
     "DeliveryBatch",
+    "DocumentJob",
     "Leader",
     "Merchant",
     "MerchantInvitation",

@@ -27,6 +27,9 @@ class DeliveryBatch(db.Model):
     status: Mapped[str] = mapped_column(String(12), default="created")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the merchant tells the leader at dispatch: vehicle or driver, and when it should arrive.
+    dispatch_note: Mapped[str] = mapped_column(String(200), default="")
+    expected_arrival_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     arrived_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 

@@ -10,7 +10,9 @@ Shortages at arrival are allocated by app.services.shortages (latest-placed orde
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -33,7 +35,7 @@ from app.models.orders import ORDER_STATUSES
 from app.permissions import scoped_or_404
 from app.services import audit, clock, codes, notifications, payments, reservations, slots
 from app.services import shortages as shortages_
-from app.services.errors import DomainError, InvalidTransition, NotFound
+from app.services.errors import DomainError, InvalidTransition, NotFound, ValidationFailed
 from app.services.notification_texts import N_, message
 
 ARRIVABLE = ("created", "picking", "dispatched")
@@ -120,9 +122,36 @@ def start_picking(batch: DeliveryBatch, user: User) -> DeliveryBatch:
     return _merchant_move(batch, user, ("created",), "picking", "batch.start_picking")
 
 
-def dispatch(batch: DeliveryBatch, user: User) -> DeliveryBatch:
-    """created|picking → dispatched; tells the point's leader and staff the goods are coming."""
-    batch = _merchant_move(batch, user, ("created", "picking"), "dispatched", "batch.dispatch", commit=False)
+def check_dispatch_details(note: str | None, expected_at: datetime | None) -> str:
+    """The cleaned note; ValidationFailed for a note that is too long or an arrival in the past
+    or more than 30 days ahead."""
+    from app.services.catalog import clean_line
+
+    fields = {}
+    note, error = clean_line(note, max_len=200, required=False)
+    if error:
+        fields["note"] = error
+    now = clock.now()
+    if expected_at is not None and not now - timedelta(hours=1) <= expected_at <= now + timedelta(days=30):
+        fields["expected_at"] = _("Choose an arrival time between now and 30 days ahead.")
+    if fields:
+        raise ValidationFailed(fields=fields)
+    return note
+
+
+def dispatch(batch: DeliveryBatch, user: User, *, note: str = "", expected_at: datetime | None = None) -> DeliveryBatch:
+    """created|picking → dispatched, with the vehicle or driver note and the expected arrival the
+    leader sees; tells the point's leader and staff the goods are coming."""
+    note = check_dispatch_details(note, expected_at)
+    batch = _merchant_move(
+        batch,
+        user,
+        ("created", "picking"),
+        "dispatched",
+        "batch.dispatch",
+        commit=False,
+        extra={"dispatch_note": note, "expected_arrival_at": expected_at},
+    )
     point = batch.pickup_point
     notifications.enqueue(
         "batch_dispatched",
@@ -135,7 +164,14 @@ def dispatch(batch: DeliveryBatch, user: User) -> DeliveryBatch:
 
 
 def _merchant_move(
-    batch: DeliveryBatch, user: User, sources: tuple[str, ...], target: str, action: str, *, commit: bool = True
+    batch: DeliveryBatch,
+    user: User,
+    sources: tuple[str, ...],
+    target: str,
+    action: str,
+    *,
+    commit: bool = True,
+    extra: dict | None = None,
 ) -> DeliveryBatch:
     is_member = db.session.scalar(
         select(MerchantMember.id).where(
@@ -144,7 +180,7 @@ def _merchant_move(
     )
     if is_member is None:
         raise NotFound()
-    values: dict = {"status": target}
+    values: dict = {"status": target, **(extra or {})}
     if target == "dispatched":
         values["dispatched_at"] = clock.now()
     _cas_batch(batch.id, sources, values)

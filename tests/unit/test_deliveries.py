@@ -218,3 +218,43 @@ def test_batches_made_by_close_carry_exactly_the_confirmed_goods(
     assert [(r["product_id"], r["quantity"]) for r in picking_lists.picking_list(batch)] == [(product.id, 5)]
     assert len(picking_lists.packing_list(batch)) == 2
     assert [w.id for w in deliveries.batch_windows(merchant.id)] == [window.id]
+
+
+def test_dispatch_carries_the_vehicle_note_and_expected_arrival_the_leader_sees(
+    app, client, login, frozen_clock, make_user, make_product, make_window, make_point, make_order
+):
+    from app.models import MerchantMember, User
+    from tests.support.forms import csrf_from
+    from tests.support.pickup import Bags
+
+    bag = Bags(make_user, make_product, make_window, make_point, make_order).make(status="confirmed")
+    batch = db.session.get(DeliveryBatch, bag.batch.id)
+    batch.status = "picking"
+    db.session.commit()
+    owner = db.session.get(
+        User,
+        db.session.scalar(db.select(MerchantMember.user_id).where(MerchantMember.merchant_id == batch.merchant_id)),
+    )
+    with pytest.raises(ValidationFailed):
+        deliveries.dispatch(batch, owner, note="x" * 201)
+    with pytest.raises(ValidationFailed):
+        deliveries.dispatch(batch, owner, expected_at=frozen_clock.now + timedelta(days=31))
+    assert db.session.get(DeliveryBatch, batch.id, populate_existing=True).status == "picking"
+
+    login(owner)
+    page = client.get(f"/merchant/batches/{batch.id}").get_data(as_text=True)
+    bad = client.post(
+        f"/merchant/batches/{batch.id}/dispatch", data={"csrf_token": csrf_from(page), "expected_at": "tomorrow-ish"}
+    )
+    assert bad.status_code == 422
+    response = client.post(
+        f"/merchant/batches/{batch.id}/dispatch",
+        data={"csrf_token": csrf_from(page), "note": "沪A·12345 王师傅", "expected_at": "2026-11-22T14:30"},
+    )
+    assert response.status_code == 303
+    batch = db.session.get(DeliveryBatch, batch.id, populate_existing=True)
+    assert batch.status == "dispatched" and batch.dispatch_note == "沪A·12345 王师傅"
+    assert batch.expected_arrival_at == frozen_clock.now + timedelta(hours=4, minutes=30)  # 14:30 Shanghai
+    login(bag.leader.user)
+    html = client.get(f"/leader/batches/{batch.id}").get_data(as_text=True)
+    assert "沪A·12345 王师傅" in html and 'data-testid="dispatch-details"' in html

@@ -17,4 +17,14 @@ def merchant_areas():
     }
 
 
-from app.blueprints.merchant import after_sales, batches, finance, products, products_excel, team, views, windows  # noqa: E402,F401,I001
+from app.blueprints.merchant import (  # noqa: E402,F401,I001
+    after_sales,
+    batches,
+    documents,
+    finance,
+    products,
+    products_excel,
+    team,
+    views,
+    windows,
+)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -10,8 +12,8 @@ from flask_login import current_user
 from app.blueprints.access import merchant_area_required
 from app.blueprints.merchant import bp
 from app.models.deliveries import BATCH_STATUSES
-from app.services import deliveries, picking_lists
-from app.services.errors import InvalidTransition
+from app.services import clock, deliveries, picking_lists
+from app.services.errors import InvalidTransition, ValidationFailed
 
 BATCH_STATUS_LABELS = {
     "created": _l("Created"),
@@ -57,10 +59,37 @@ def batch_start_picking(batch_id: int):
     return _move(batch_id, deliveries.start_picking, _("Picking started."))
 
 
+def _expected_at(text: str):
+    """A datetime-local value typed in the deployment's zone, or None; ValueError if malformed."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if len(text) > 20:
+        raise ValueError(text)
+    return clock.from_local_naive(datetime.fromisoformat(text))
+
+
 @bp.post("/batches/<int:batch_id>/dispatch")
 @merchant_area_required("batches")
 def batch_dispatch(batch_id: int):
-    return _move(batch_id, deliveries.dispatch, _("Batch dispatched; the leader has been told."))
+    try:
+        expected_at = _expected_at(request.form.get("expected_at", ""))
+    except ValueError:
+        batch = deliveries.get_batch_for_merchant(g.merchant.id, batch_id)
+        flash(_("Enter the expected arrival as a date and time."), "error")
+        return _render_detail(batch, status=422)
+    note = request.form.get("note", "")
+
+    def dispatch(batch, user):
+        return deliveries.dispatch(batch, user, note=note, expected_at=expected_at)
+
+    try:
+        return _move(batch_id, dispatch, _("Batch dispatched; the leader has been told."))
+    except ValidationFailed as exc:
+        batch = deliveries.get_batch_for_merchant(g.merchant.id, batch_id)
+        for message in exc.fields.values():
+            flash(message, "error")
+        return _render_detail(batch, status=422)
 
 
 def _move(batch_id: int, action, done_message: str):
