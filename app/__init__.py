@@ -18,6 +18,7 @@ UPLOAD_LIMITS = {
     "shop.after_sales_open": "PHOTO_MAX_BYTES",
     "leader.after_sales_open": "PHOTO_MAX_BYTES",
     "merchant.products_import": "IMPORT_MAX_BYTES",
+    "merchant.product_image": "PHOTO_MAX_BYTES",
 }
 
 

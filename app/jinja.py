@@ -53,6 +53,8 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["yuan"] = local_yuan
     app.jinja_env.filters["localtime"] = local_datetime
     app.jinja_env.filters["ago"] = relative_time
+    # The value a datetime-local input shows: wall-clock time in the deployment's zone.
+    app.jinja_env.filters["localinput"] = lambda v: clock.to_local(v).strftime("%Y-%m-%dT%H:%M") if v else ""
     app.jinja_env.filters["mask_phone"] = mask_phone
     app.jinja_env.filters["mask_name"] = mask_name
 

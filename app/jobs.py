@@ -18,6 +18,7 @@ JOBS: dict[str, str] = {
     "announce-closing-soon": "app.services.window_reminders:announce_closing_soon",
     "notify-uncollected": "app.services.uncollected:notify_overdue",
     "build-documents": "app.services.document_jobs:build_documents",
+    "apply-listing-schedule": "app.services.listing_schedule:apply_listing_schedule",
     "deliver-outbox": "app.services.notifications:deliver_outbox",
     "deliver-channels": "app.services.channel_delivery:deliver_channels",
 }

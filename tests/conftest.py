@@ -281,6 +281,15 @@ def login(client):
 
 
 @pytest.fixture
+def signed_in_owner(make_user, make_merchant, login):
+    """(user, merchant): a merchant's owner, logged in on the `client`."""
+    user = make_user("老板")
+    merchant = make_merchant(owner=user)
+    login(user)
+    return user, merchant
+
+
+@pytest.fixture
 def make_order():
     """An order built from rows plus real reservations (stock, quota, limit, capacity taken).
 

@@ -137,6 +137,19 @@ def open_request(order: Order, *, item_id, reason, quantity, note, photo, opened
     return row
 
 
+def open_from_form(order: Order, form, files, *, opened_by: str) -> AfterSalesRequest:
+    """open_request with the fields of the after-sales form (templates/_after_sales.html)."""
+    return open_request(
+        order,
+        item_id=form.get("item_id"),
+        reason=form.get("reason"),
+        quantity=form.get("quantity"),
+        note=form.get("note"),
+        photo=files.get("photo"),
+        opened_by=opened_by,
+    )
+
+
 def parse_decision(action: str, amount: str, note: str, req: AfterSalesRequest) -> tuple[bool, int | None, str]:
     """(approve, refund fen, note) from the merchant's form; ValidationFailed names bad fields."""
     fields = {}

@@ -47,3 +47,14 @@ def frozen_at(moment: datetime) -> Iterator[None]:
         yield
     finally:
         current_app.config["CLOCK"] = previous
+
+
+def parse_local_input(text: str | None) -> datetime | None:
+    """A datetime-local form value ("2026-12-01T14:30") typed in the deployment's zone, as aware
+    UTC; None when empty; ValueError when it is not such a value."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if len(text) > 20:
+        raise ValueError(text)
+    return from_local_naive(datetime.fromisoformat(text))

@@ -41,7 +41,7 @@ def _refuse(field: str, message: str) -> ValidationFailed:
 def read_image(storage, field: str = "photo") -> Image.Image:
     """The uploaded file as an image, or ValidationFailed naming what is wrong with it."""
     limit = max_bytes()
-    data = storage.stream.read(limit + 1)
+    data = storage.stream.read(limit + 1) if storage is not None else b""
     if not data:
         raise _refuse(field, _("Choose a photo."))
     if len(data) > limit:
@@ -64,29 +64,46 @@ def read_image(storage, field: str = "photo") -> Image.Image:
     return image
 
 
-def save_photo(storage, kind: str, field: str = "photo") -> str:
-    """Check and store an uploaded photo under instance/uploads/<kind>/; returns its file name."""
+THUMB_EDGE = 320
+
+
+def _write_jpeg(image: Image.Image, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            image.save(fh, "JPEG", quality=85, optimize=True)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_photo(storage, kind: str, field: str = "photo", *, thumbnail: bool = False) -> str:
+    """Check and store an uploaded photo under UPLOAD_DIR/<kind>/; returns its file name. With
+    `thumbnail`, a THUMB_EDGE-pixel "<name>-thumb.jpg" is written beside it."""
     image = ImageOps.exif_transpose(read_image(storage, field))
     image = image.convert("RGB")
     image.thumbnail((PHOTO_MAX_EDGE, PHOTO_MAX_EDGE))
     folder = upload_dir(kind)
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"{secrets.token_hex(16)}.jpg"
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".upload.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            image.save(fh, "JPEG", quality=85, optimize=True)
-        os.replace(tmp, folder / name)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return name
+    stem = secrets.token_hex(16)
+    _write_jpeg(image, folder / f"{stem}.jpg")
+    if thumbnail:
+        small = image.copy()
+        small.thumbnail((THUMB_EDGE, THUMB_EDGE))
+        _write_jpeg(small, folder / f"{stem}-thumb.jpg")
+    return f"{stem}.jpg"
+
+
+def thumb_name(name: str) -> str:
+    return name.removesuffix(".jpg") + "-thumb.jpg"
 
 
 def discard(kind: str, name: str | None) -> None:
-    """Remove a stored photo whose row was not written (the transaction failed)."""
+    """Remove a stored photo (and its thumbnail) no row points at any more."""
     if name:
         (upload_dir(kind) / name).unlink(missing_ok=True)
+        (upload_dir(kind) / thumb_name(name)).unlink(missing_ok=True)
 
 
 def photo_file(kind: str, name: str) -> Path:
@@ -94,8 +111,9 @@ def photo_file(kind: str, name: str) -> Path:
     return upload_dir(kind) / name
 
 
-def photo_response(kind: str, name: str):
-    """The stored photo for a browser: private caching (it belongs to one order) and an ETag."""
+def photo_response(kind: str, name: str, *, public: bool = False):
+    """The stored photo for a browser with an ETag: private caching for evidence that belongs to
+    one order; `public`, cached for a year (a new photo has a new name)."""
     from flask import request
 
     path = photo_file(kind, name)
@@ -104,6 +122,6 @@ def photo_response(kind: str, name: str):
 
         raise NotFound()
     response = current_app.response_class(path.read_bytes(), mimetype="image/jpeg")
-    response.headers["Cache-Control"] = "private, max-age=86400"
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable" if public else "private, max-age=86400"
     response.add_etag()
     return response.make_conditional(request)

@@ -12,7 +12,7 @@ Rules:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import exists, select, update
@@ -251,3 +251,43 @@ def _replace_items(window: Window, items: list[ItemInput]) -> None:
                     min_group_size=item.min_group_size,
                 )
             )
+
+
+def copy_window(window: Window, *, actor: str = "system") -> Window:
+    """A draft copy of a past (or any) window: same items, prices, limits and leaders, its
+    opening moved to the next whole hour with the same length and the same days to pickup.
+    Products no longer listed are left out (the merchant sees the copy before scheduling)."""
+    now = clock.now()
+    opens_at = (now + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    closes_at = opens_at + (window.closes_at - window.opens_at)
+    days_to_pickup = window.pickup_date - clock.to_local(window.closes_at).date()
+    listed = set(
+        db.session.scalars(
+            select(Product.id).where(Product.merchant_id == window.merchant_id, Product.listed.is_(True))
+        )
+    )
+    items = [
+        ItemInput(
+            product_id=i.product_id,
+            group_price_fen=i.group_price_fen,
+            per_customer_limit=i.per_customer_limit,
+            quota=i.quota,
+            min_group_size=i.min_group_size,
+        )
+        for i in window.items
+        if i.product_id in listed
+    ]
+    data = WindowInput(
+        title=_("%(title)s (copy)", title=window.title)[:120],
+        opens_at=opens_at,
+        closes_at=closes_at,
+        pickup_date=clock.to_local(closes_at).date() + days_to_pickup,
+        all_leaders=window.all_leaders,
+        leader_ids=list(db.session.scalars(select(WindowLeader.leader_id).where(WindowLeader.window_id == window.id))),
+        items=items,
+    )
+    merchant = db.session.get(Merchant, window.merchant_id)
+    copy = create_window(merchant, data, actor=actor)
+    audit.record(actor, "window.copied", "window", copy.id, source_window_id=window.id)
+    db.session.commit()
+    return copy

@@ -24,11 +24,8 @@ GOOD = {
 
 
 @pytest.fixture
-def owner(make_user, make_merchant, client, login):
-    user = make_user("老板")
-    merchant = make_merchant(owner=user)
-    login(user)
-    return user, merchant
+def owner(signed_in_owner):
+    return signed_in_owner
 
 
 def _new(client, **fields):

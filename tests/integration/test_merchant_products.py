@@ -52,7 +52,7 @@ def test_create_product_stores_fen_and_lists_it(merchant_client, owner):
         5,
     )
     page = merchant_client.get("/merchant/products").get_data(as_text=True)
-    assert "赣南脐橙" in page and "¥12.50" in page
+    assert "赣南脐橙" in page and f'name="price-{product.id}" inputmode="decimal" maxlength="12" value="12.50"' in page
 
 
 BAD_PRODUCT_INPUT = [

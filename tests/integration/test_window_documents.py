@@ -9,7 +9,6 @@ import io
 import shutil
 import subprocess
 from collections import Counter
-from threading import Barrier, Thread
 
 import pytest
 from openpyxl import load_workbook
@@ -20,6 +19,7 @@ from app.models import DocumentJob, MerchantMember, Order, OrderItem, User
 from app.services import document_jobs, window_documents
 from tests.support.engines import IN_CI
 from tests.support.forms import csrf_from
+from tests.support.threads import run_at_once
 
 PDFTOTEXT = shutil.which("pdftotext")
 
@@ -207,17 +207,4 @@ def test_a_builder_that_died_is_replaced_after_its_lease(window, frozen_clock):
 
 def test_two_schedulers_at_once_build_a_document_once(app, window):
     document_jobs.request_document(window.merchant_id, _owner(window).id, window.id, "picking", "xlsx")
-    barrier, counts = Barrier(2), []
-
-    def run():
-        with app.app_context():
-            barrier.wait(timeout=30)
-            counts.append(document_jobs.build_documents())
-            db.session.remove()
-
-    threads = [Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert sorted(counts) == [0, 1]
+    assert sorted(run_at_once(app, document_jobs.build_documents)) == [0, 1]

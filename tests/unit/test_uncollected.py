@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from threading import Barrier, Thread
 
 import pytest
 from sqlalchemy import select
@@ -12,6 +11,7 @@ from app.extensions import db
 from app.models import Order, OutboxMessage
 from app.services import notification_texts, uncollected
 from tests.support.pickup import Bags
+from tests.support.threads import run_at_once
 
 
 @pytest.fixture
@@ -59,18 +59,5 @@ def test_collected_bags_are_not_reported(app, bags, frozen_clock):
 
 def test_two_schedulers_at_once_report_a_point_once(app, bags, frozen_clock):
     _arrived(bags.make(), 9, frozen_clock.now)
-    barrier, counts = Barrier(2), []
-
-    def run():
-        with app.app_context():
-            barrier.wait(timeout=30)
-            counts.append(uncollected.notify_overdue())
-            db.session.remove()
-
-    threads = [Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert sorted(counts) == [0, 1]
+    assert sorted(run_at_once(app, uncollected.notify_overdue)) == [0, 1]
     assert len(_messages()) == 1

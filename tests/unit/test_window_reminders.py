@@ -1,7 +1,6 @@
 """Leaders hear once that a window closes soon, whatever re-runs or races the job."""
 
 from datetime import timedelta
-from threading import Barrier, Thread
 
 import pytest
 from sqlalchemy import func, select
@@ -9,6 +8,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import OutboxMessage, Window
 from app.services import notification_texts, window_reminders
+from tests.support.threads import run_at_once
 
 
 def _announcements() -> list[OutboxMessage]:
@@ -62,19 +62,6 @@ def test_two_schedulers_at_once_announce_a_window_once(app, frozen_clock, make_w
         closes_at=frozen_clock.now + timedelta(minutes=5),
     )
     db.session.commit()
-    barrier, counts = Barrier(2), []
-
-    def run():
-        with app.app_context():
-            barrier.wait(timeout=30)
-            counts.append(window_reminders.announce_closing_soon())
-            db.session.remove()
-
-    threads = [Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    counts = run_at_once(app, window_reminders.announce_closing_soon)
     assert sorted(counts) == [0, 1]
-    db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 1

@@ -24,15 +24,7 @@ def exceptions():
 def after_sales_open(order_id: int):
     order = leader_orders.get_order(g.leader, order_id)
     try:
-        after_sales.open_request(
-            order,
-            item_id=request.form.get("item_id"),
-            reason=request.form.get("reason"),
-            quantity=request.form.get("quantity"),
-            note=request.form.get("note"),
-            photo=request.files.get("photo"),
-            opened_by=audit.actor_for(current_user),
-        )
+        after_sales.open_from_form(order, request.form, request.files, opened_by=audit.actor_for(current_user))
     except DomainError as exc:
         return order_detail_page(order, exc)
     flash(_("The after-sales request was sent to the merchant."), "success")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -59,21 +57,11 @@ def batch_start_picking(batch_id: int):
     return _move(batch_id, deliveries.start_picking, _("Picking started."))
 
 
-def _expected_at(text: str):
-    """A datetime-local value typed in the deployment's zone, or None; ValueError if malformed."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    if len(text) > 20:
-        raise ValueError(text)
-    return clock.from_local_naive(datetime.fromisoformat(text))
-
-
 @bp.post("/batches/<int:batch_id>/dispatch")
 @merchant_area_required("batches")
 def batch_dispatch(batch_id: int):
     try:
-        expected_at = _expected_at(request.form.get("expected_at", ""))
+        expected_at = clock.parse_local_input(request.form.get("expected_at"))
     except ValueError:
         batch = deliveries.get_batch_for_merchant(g.merchant.id, batch_id)
         flash(_("Enter the expected arrival as a date and time."), "error")

@@ -9,7 +9,7 @@ from flask_login import current_user
 from app.blueprints.access import merchant_area_required
 from app.blueprints.merchant import bp
 from app.blueprints.merchant.forms import AddStockForm, ProductForm, ProductSearchForm, apply_errors
-from app.services import audit, catalog
+from app.services import audit, catalog, catalog_bulk, clock, listing_schedule, product_images
 from app.services.errors import ValidationFailed
 
 _LISTED = {"listed": True, "unlisted": False}
@@ -22,7 +22,7 @@ def _page_arg() -> int:
 
 @bp.get("/products")
 @merchant_area_required("products")
-def products():
+def products(bulk_errors: dict | None = None, bulk_values=None, error: str | None = None, status: int = 200):
     search = ProductSearchForm(request.args)
     search.validate()
     query = search.q.data if not search.q.errors else ""
@@ -44,7 +44,10 @@ def products():
         categories=catalog.category_tree(g.merchant.id),
         category=category,
         subcategory=subcategory,
-    )
+        bulk_errors=bulk_errors or {},
+        bulk_values=bulk_values or {},
+        bulk_error=error,
+    ), status
 
 
 def _product_values(form: ProductForm) -> dict:
@@ -167,3 +170,65 @@ def category_rename():
     if parent is None:
         return redirect(url_for("merchant.products", category=new))
     return redirect(url_for("merchant.products", category=parent, sub=new or None))
+
+
+@bp.post("/products/<int:product_id>/image")
+@merchant_area_required("products")
+def product_image(product_id: int):
+    product = catalog.get_product(g.merchant.id, product_id)
+    try:
+        product_images.set_image(product, request.files.get("image"), actor=audit.actor_for(current_user))
+    except ValidationFailed as exc:
+        flash(next(iter(exc.fields.values()), exc.message), "error")
+        return redirect(url_for("merchant.product_edit", product_id=product_id))
+    flash(_("Photo saved."), "success")
+    return redirect(url_for("merchant.product_edit", product_id=product_id))
+
+
+@bp.post("/products/<int:product_id>/image/remove")
+@merchant_area_required("products")
+def product_image_remove(product_id: int):
+    product_images.remove_image(catalog.get_product(g.merchant.id, product_id), actor=audit.actor_for(current_user))
+    flash(_("Photo removed."), "success")
+    return redirect(url_for("merchant.product_edit", product_id=product_id))
+
+
+@bp.post("/products/bulk-edit")
+@merchant_area_required("products")
+def products_bulk_edit():
+    back = url_for("merchant.products", **request.args)
+    try:
+        changed = catalog_bulk.apply(
+            g.merchant.id, catalog_bulk.parse(request.form), actor=audit.actor_for(current_user)
+        )
+    except catalog_bulk.BulkRejected as exc:
+        # The list again, with the typed values and each row's errors beside it.
+        return products(bulk_errors=exc.rows, bulk_values=request.form, error=exc.message, status=422)
+    except ValidationFailed as exc:
+        flash(exc.message, "error")
+        return redirect(back)
+    flash(_("Saved %(n)d product(s).", n=changed), "success")
+    return redirect(back, code=303)
+
+
+@bp.post("/products/<int:product_id>/schedule")
+@merchant_area_required("products")
+def product_schedule(product_id: int):
+    product = catalog.get_product(g.merchant.id, product_id)
+    back = url_for("merchant.product_edit", product_id=product_id)
+    try:
+        list_at = clock.parse_local_input(request.form.get("list_at"))
+        unlist_at = clock.parse_local_input(request.form.get("unlist_at"))
+    except ValueError:
+        flash(_("Enter the times as a date and time."), "error")
+        return redirect(back)
+    try:
+        listing_schedule.set_schedule(
+            product, list_at=list_at, unlist_at=unlist_at, actor=audit.actor_for(current_user)
+        )
+    except ValidationFailed as exc:
+        for message in exc.fields.values():
+            flash(message, "error")
+        return redirect(back)
+    flash(_("Schedule saved."), "success")
+    return redirect(back, code=303)

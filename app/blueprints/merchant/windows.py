@@ -227,3 +227,17 @@ def window_unschedule(window_id: int):
 @merchant_area_required("windows")
 def window_open(window_id: int):
     return _action(window_id, window_service.open_window_now, _("The group buy is open."))
+
+
+@bp.post("/windows/<int:window_id>/copy")
+@merchant_area_required("windows")
+def window_copy(window_id: int):
+    source = window_service.get_window(g.merchant.id, window_id)
+    try:
+        copy = editing.copy_window(source, actor=audit.actor_for(current_user))
+    except ValidationFailed as exc:
+        for message in exc.fields.values() or [exc.message]:
+            flash(message, "error")
+        return redirect(url_for("merchant.window_detail", window_id=window_id))
+    flash(_("Copied as a draft: check the times and schedule it."), "success")
+    return redirect(url_for("merchant.window_edit", window_id=copy.id), code=303)

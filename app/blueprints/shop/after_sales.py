@@ -17,15 +17,7 @@ from app.services.errors import DomainError, NotFound
 def after_sales_open(token: str):
     order = ordering.get_order_by_token(token)
     try:
-        after_sales.open_request(
-            order,
-            item_id=request.form.get("item_id"),
-            reason=request.form.get("reason"),
-            quantity=request.form.get("quantity"),
-            note=request.form.get("note"),
-            photo=request.files.get("photo"),
-            opened_by="customer",
-        )
+        after_sales.open_from_form(order, request.form, request.files, opened_by="customer")
     except NotFound:
         raise
     except DomainError as exc:

@@ -108,6 +108,13 @@ def _render_order(order, error: DomainError | None = None, status: int = 200):
     ), status
 
 
+@bp.get("/media/products/<name>")
+def product_image(name: str):
+    from app.services import product_images
+
+    return product_images.image_response(name)
+
+
 @bp.get("/o/<token>")
 def order_page(token: str):
     return _render_order(ordering.get_order_by_token(token))
