@@ -54,7 +54,8 @@ def _post(request: webhook_formats.Request) -> tuple[int, bytes]:
         return exc.code, exc.read(MAX_ANSWER) if exc.fp else b""
 
 
-def _claim(delivery_id: int, now) -> bool:
+def _claim(delivery_id: int, now) -> int:
+    """The attempt number this sender now holds, or 0 if another sender has the delivery."""
     claimed = db.session.execute(
         update(ChannelDelivery)
         .where(
@@ -65,8 +66,9 @@ def _claim(delivery_id: int, now) -> bool:
         .values(status="sending", attempts=ChannelDelivery.attempts + 1, next_attempt_at=now + LEASE)
         .execution_options(synchronize_session=False)
     ).rowcount
+    attempt = db.session.scalar(select(ChannelDelivery.attempts).where(ChannelDelivery.id == delivery_id))
     db.session.commit()
-    return bool(claimed)
+    return attempt if claimed else 0
 
 
 def _message(delivery: ChannelDelivery, outbox: OutboxMessage, locale: str | None) -> webhook_formats.Message:
@@ -130,23 +132,45 @@ def _send(kind: str, url: str, request) -> tuple[bool, int | None, str, bool]:
     return ok, status, reason, False
 
 
-def _record(delivery_id: int, ok: bool, status: int | None, reason: str, *, final: bool = False) -> None:
+def _record(delivery_id: int, attempt: int, ok: bool, status: int | None, reason: str, *, final: bool = False) -> bool:
     """The answer: sent, retry after a backoff, or failed (`final`: the channel is gone, and a
-    push subscription the push service dropped is removed so nothing more is sent to it)."""
-    delivery = db.session.get(ChannelDelivery, delivery_id, populate_existing=True)
+    push subscription the push service dropped is removed so nothing more is sent to it).
+
+    Written only while this sender still holds its claim (compare-and-set on the attempt it
+    claimed): a sender slower than its lease must not overwrite the one that took over.
+    Returns whether the answer was recorded."""
     now = clock.now()
-    if final and delivery.channel.kind == push.KIND and delivery.channel.removed_at is None:
-        delivery.channel.removed_at = now
-    delivery.response_status = status
+    values: dict = {"response_status": status}
     if ok:
-        delivery.status, delivery.sent_at, delivery.last_error = "sent", now, None
+        values.update(status="sent", sent_at=now, last_error=None)
     else:
-        delivery.last_error = reason[:300]
-        if final or delivery.attempts >= MAX_ATTEMPTS:
-            delivery.status = "failed"
+        values["last_error"] = reason[:300]
+        if final or attempt >= MAX_ATTEMPTS:
+            values["status"] = "failed"
         else:
-            delivery.status, delivery.next_attempt_at = "pending", now + _backoff(delivery.attempts)
+            values.update(status="pending", next_attempt_at=now + _backoff(attempt))
+    recorded = db.session.execute(
+        update(ChannelDelivery)
+        .where(
+            ChannelDelivery.id == delivery_id, ChannelDelivery.status == "sending", ChannelDelivery.attempts == attempt
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if recorded and final:
+        channel_id = db.session.scalar(select(ChannelDelivery.channel_id).where(ChannelDelivery.id == delivery_id))
+        db.session.execute(
+            update(NotificationChannel)
+            .where(
+                NotificationChannel.id == channel_id,
+                NotificationChannel.kind == push.KIND,
+                NotificationChannel.removed_at.is_(None),
+            )
+            .values(removed_at=now)
+            .execution_options(synchronize_session=False)
+        )
     db.session.commit()
+    return bool(recorded)
 
 
 def deliver_channels(limit: int = 100) -> int:
@@ -165,13 +189,14 @@ def deliver_channels(limit: int = 100) -> int:
     db.session.commit()
     sent = 0
     for delivery_id in due:
-        if not _claim(delivery_id, now):
+        attempt = _claim(delivery_id, now)
+        if not attempt:
             continue  # another scheduler has it
         prepared = _prepare(delivery_id)
         if prepared is None:
-            _record(delivery_id, False, None, "channel removed", final=True)
+            _record(delivery_id, attempt, False, None, "channel removed", final=True)
             continue
         ok, status, reason, gone = _send(*prepared)
-        _record(delivery_id, ok, status, reason, final=gone)
-        sent += ok
+        recorded = _record(delivery_id, attempt, ok, status, reason, final=gone)
+        sent += ok and recorded
     return sent

@@ -167,6 +167,25 @@ def test_a_claim_left_by_a_dead_sender_is_taken_up_after_its_lease(app, receiver
     assert channel_delivery.deliver_channels() == 1 and len(receiver.requests) == 1
 
 
+def test_a_sender_slower_than_its_lease_does_not_overwrite_the_one_that_took_over(
+    app, receiver, make_user, frozen_clock
+):
+    leader = make_user("李团长")
+    add(leader, receiver, "wecom")
+    notify(leader)
+    notifications.deliver_outbox()
+    delivery_id = db.session.scalar(select(ChannelDelivery.id))
+    slow = channel_delivery._claim(delivery_id, frozen_clock.now)
+    frozen_clock.advance(minutes=3)  # the slow sender's lease runs out; another takes over
+    fast = channel_delivery._claim(delivery_id, frozen_clock.now)
+    assert (slow, fast) == (1, 2)
+    assert channel_delivery._record(delivery_id, fast, True, 200, "") is True
+    assert channel_delivery._record(delivery_id, slow, False, 500, "late failure") is False
+    db.session.rollback()
+    delivery = db.session.get(ChannelDelivery, delivery_id)
+    assert (delivery.status, delivery.attempts, delivery.last_error) == ("sent", 2, None)
+
+
 def test_only_channels_of_the_recipients_that_take_the_kind_get_it(app, receiver, make_user):
     leader, other = make_user("李团长"), make_user("王团长")
     add(leader, receiver, "wecom", events=("window_closed",), path="/closed")
