@@ -184,8 +184,6 @@ def rename_category(
     stmt = update(Product).where(Product.merchant_id == merchant_id)
     if subcategory_of is None:
         stmt = stmt.where(Product.category == old).values(category=new)
-        if not new:
-            raise ValidationFailed(fields={"new_name": _("This field is required.")})
     else:
         stmt = stmt.where(Product.category == subcategory_of, Product.subcategory == old).values(subcategory=new)
     changed = db.session.execute(stmt.execution_options(synchronize_session=False)).rowcount

@@ -4,7 +4,9 @@ import that checks every row and applies all of them or none.
 Columns (headers in Chinese or English, any order; unknown columns are ignored): ID, name, spec,
 category, subcategory, price (yuan), stock, low-stock alert, listed. A row with an ID updates
 that product of this merchant; a row without one adds a product. Stock is set to the sheet's
-value. Any bad row rejects the whole file, with an error report: the sheet as sent plus an
+value, unless the row carries the stock as exported: then an unchanged stock is left alone (sales
+since the export stand) and a changed one applies only if nothing was sold meanwhile. Any bad
+row rejects the whole file, with an error report: the sheet as sent plus an
 "errors" column, the bad cells marked.
 
 The file is read as a stream (read_only) with limits on its size, its unpacked size and its rows,
@@ -14,7 +16,6 @@ so a crafted workbook (a zip bomb, a million rows) is refused rather than exhaus
 from __future__ import annotations
 
 import io
-import os
 import secrets
 import zipfile
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import Merchant, Product
-from app.services import audit, catalog, clock
+from app.services import audit, catalog, clock, files
 from app.services.errors import ValidationFailed
 from app.services.stock import sync_stock_alerts
 
@@ -50,6 +51,9 @@ COLUMNS = (
     ("stock", _l("Stock")),
     ("low_stock_threshold", _l("Low-stock alert at")),
     ("listed", _l("Listed")),
+    # The stock as exported: a row whose stock still equals it leaves the live stock alone, and
+    # a changed stock only applies if nothing was sold since the export (compare-and-set).
+    ("stock_seen", _l("Stock when exported")),
 )
 REQUIRED = {"name", "price"}
 YES = {"1", "yes", "y", "true", "是", "上架", "✓"}
@@ -107,7 +111,7 @@ def _workbook(rows: list[list], locale: str | None) -> bytes:
         cell.font = Font(bold=True)
     for row in rows:
         sheet.append(row)
-    for letter, width in zip("ABCDEFGHI", (8, 28, 12, 12, 12, 12, 10, 12, 8), strict=True):
+    for letter, width in zip("ABCDEFGHIJ", (8, 28, 12, 12, 12, 12, 10, 12, 8, 12), strict=True):
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A2"
     out = io.BytesIO()
@@ -132,6 +136,7 @@ def template(locale: str | None = None) -> bytes:
             _("A whole number; the stock is set to it."),
             _("A whole number; a stock alert fires at or below it."),
             _("是/否 or yes/no; empty means no."),
+            _("Filled in by the export; leave it as it is. Empty: the stock is set as typed."),
         )
         for header, text in zip(_headers(locale), explanations, strict=True):
             notes.append([header, str(text)])
@@ -148,7 +153,7 @@ def export(merchant_id: int, locale: str | None = None) -> bytes:
         .order_by(Product.category, Product.subcategory, Product.name, Product.id)
     )
     with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
-        yes, no = _("yes") if str(locale) == "en" else "是", _("no") if str(locale) == "en" else "否"
+        yes, no = _("yes"), _("no")
     rows = [
         [
             p.id,
@@ -160,6 +165,7 @@ def export(merchant_id: int, locale: str | None = None) -> bytes:
             p.stock,
             p.low_stock_threshold,
             yes if p.listed else no,
+            p.stock,
         ]
         for p in products
     ]
@@ -230,6 +236,7 @@ class ParsedRow:
     row: int
     product_id: int | None
     values: dict
+    stock_seen: int | None = None
 
 
 def _parse(sheet, merchant_id: int) -> tuple[list[ParsedRow], list[RowError], list[str], list[list]]:
@@ -289,8 +296,10 @@ def _parse(sheet, merchant_id: int) -> tuple[list[ParsedRow], list[RowError], li
             values["listed"] = False
         else:
             errors.append(RowError(number, "listed", _("Write 是 or 否 (yes or no).")))
+        seen = _text(cells.get("stock_seen"))
+        stock_seen = _whole(seen, "stock_seen", errors, number, default=None) if seen else None
         if len(errors) == before:
-            parsed.append(ParsedRow(number, product_id, values))
+            parsed.append(ParsedRow(number, product_id, values, stock_seen))
     return parsed, errors, [str(h or "") for h in header], raw_rows
 
 
@@ -319,7 +328,7 @@ def import_catalogue(merchant: Merchant, data: bytes, *, actor: str) -> dict[str
         )
     }
     counts = {"created": 0, "updated": 0, "unchanged": 0}
-    touched, created = [], []
+    touched, created, stale = [], [], []
     for row in parsed:
         if row.product_id is None:
             product = Product(merchant_id=merchant.id, created_at=now, updated_at=now, **row.values)
@@ -328,18 +337,28 @@ def import_catalogue(merchant: Merchant, data: bytes, *, actor: str) -> dict[str
             counts["created"] += 1
             continue
         current = existing[row.product_id]
-        changes = {k: v for k, v in row.values.items() if getattr(current, k) != v}
+        values = dict(row.values)
+        if row.stock_seen is not None and values["stock"] == row.stock_seen:
+            del values["stock"]  # untouched in the sheet: orders placed since the export stand
+        changes = {k: v for k, v in values.items() if getattr(current, k) != v}
         if not changes:
             counts["unchanged"] += 1
             continue
-        db.session.execute(
-            update(Product)
-            .where(Product.id == current.id, Product.merchant_id == merchant.id)
-            .values(**changes, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        stmt = update(Product).where(Product.id == current.id, Product.merchant_id == merchant.id)
+        if "stock" in changes and row.stock_seen is not None:
+            stmt = stmt.where(Product.stock == row.stock_seen)
+        if not db.session.execute(
+            stmt.values(**changes, updated_at=now).execution_options(synchronize_session=False)
+        ).rowcount:
+            stale.append(
+                RowError(row.row, "stock", _("Stock changed to %(n)d since the export; check it.", n=current.stock))
+            )
+            continue
         touched.append(current.id)
         counts["updated"] += 1
+    if stale:
+        db.session.rollback()
+        raise ImportRejected(errors=stale, report=_write_report(merchant.id, header, raw_rows, stale))
     db.session.flush()
     sync_stock_alerts([*touched, *(product.id for product in created)])
     audit.record(actor, "catalogue.imported", "merchant", merchant.id, **counts)
@@ -348,10 +367,6 @@ def import_catalogue(merchant: Merchant, data: bytes, *, actor: str) -> dict[str
 
 
 # ---- error reports
-
-
-def _reports_dir(merchant_id: int) -> Path:
-    return Path(current_app.instance_path) / "exports" / f"merchant-{merchant_id}"
 
 
 def _write_report(merchant_id: int, header: list[str], raw_rows: list[list], errors: list[RowError]) -> str:
@@ -373,12 +388,9 @@ def _write_report(merchant_id: int, header: list[str], raw_rows: list[list], err
                 sheet.cell(row=number, column=keys.index(error.column) + 1).fill = BAD_FILL
     for error in by_row.get(1, []):
         sheet.cell(row=1, column=len(header) + 1, value=error.message)
-    folder = _reports_dir(merchant_id)
-    folder.mkdir(parents=True, exist_ok=True)
     name = f"import-errors-{datetime.now(UTC):%Y%m%d%H%M%S}-{secrets.token_hex(8)}.xlsx"
-    tmp = folder / f".{name}.tmp"
-    book.save(tmp)
-    os.replace(tmp, folder / name)
+    with files.replacing(files.merchant_exports(merchant_id) / name) as tmp:
+        book.save(tmp)
     return name
 
 
@@ -386,5 +398,5 @@ def report_path(merchant_id: int, name: str) -> Path | None:
     """A report of this merchant by its name; None for anything else (names are ours)."""
     if not name.startswith("import-errors-") or not name.endswith(".xlsx") or "/" in name or ".." in name:
         return None
-    path = _reports_dir(merchant_id) / name
+    path = files.merchant_exports(merchant_id) / name
     return path if path.is_file() else None

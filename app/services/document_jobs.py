@@ -11,7 +11,6 @@ file is kept under instance/exports/merchant-<id>/documents/ for download.
 from __future__ import annotations
 
 import csv
-import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from app.extensions import db
 from app.models import DocumentJob, Window
 from app.models.documents import DOCUMENT_FORMATS, DOCUMENT_KINDS
 from app.permissions import scoped_or_404
-from app.services import clock, window_documents
+from app.services import clock, files, window_documents
 from app.services.errors import ValidationFailed
 
 LEASE = timedelta(minutes=10)
@@ -40,7 +39,7 @@ MIMETYPES = {
 
 
 def folder(merchant_id: int) -> Path:
-    return Path(current_app.instance_path) / "exports" / f"merchant-{merchant_id}" / "documents"
+    return files.merchant_exports(merchant_id) / "documents"
 
 
 def request_document(merchant_id: int, user_id: int, window_id: int, kind: str, fmt: str) -> DocumentJob:
@@ -143,22 +142,20 @@ def _build(job_id: int) -> int:
     merchant_id, window_id, kind, fmt, attempts = job.merchant_id, job.window_id, job.kind, job.format, job.attempts
     title = db.session.scalar(select(Window.title).where(Window.id == window_id))
     db.session.commit()  # no transaction is held while the file is written (see window_documents)
-    target = folder(merchant_id)
-    target.mkdir(parents=True, exist_ok=True)
     name = f"window-{window_id}-{kind}-{job_id}.{fmt}"
-    tmp = target / f".{name}.tmp"
     try:
-        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        with (
+            force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]),
+            files.replacing(folder(merchant_id) / name) as tmp,
+        ):
             doc = window_documents.document(kind, window_id)
             _progress(job_id, total_rows=doc.total_rows)
             title = f"{title} · {KIND_LABELS[kind]}"
             WRITERS[fmt](
                 tmp, title, doc, lambda done: _progress(job_id, done_rows=done, lease_until=clock.now() + LEASE)
             )
-        os.replace(tmp, target / name)
     except Exception as exc:  # recorded on the job and shown to the merchant; retried by the next run
         db.session.rollback()
-        tmp.unlink(missing_ok=True)
         _progress(
             job_id,
             status="queued" if attempts < MAX_ATTEMPTS else "failed",
@@ -220,7 +217,7 @@ def _write_pdf(path: Path, title: str, doc, progress) -> None:
     from app.services import labels
     from app.services.label_layouts import FONT, fit
 
-    labels._register_font()
+    labels.register_font()
     width, height = A4
     margin, line = 12 * mm, 5.2 * mm
     usable = width - 2 * margin

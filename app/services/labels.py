@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from pathlib import Path
 
 from flask import current_app
@@ -25,7 +24,7 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import DeliveryBatch, Order, PickupCode, User
 from app.permissions import scoped_or_404, staff_point_ids
-from app.services import codes, deliveries
+from app.services import codes, deliveries, files
 from app.services.errors import DomainError, ValidationFailed
 from app.services.label_layouts import FONT, LAYOUTS, LabelData, Layout, Line, draw_label, draw_sheet, draw_ticket
 from app.services.text import mask_name, mask_phone
@@ -74,7 +73,7 @@ def font_path() -> Path:
 _registered: Path | None = None
 
 
-def _register_font() -> None:
+def register_font() -> None:
     global _registered
     path = font_path()
     if _registered != path:
@@ -141,7 +140,7 @@ def batch_label_data(batch: DeliveryBatch) -> list[LabelData]:
 
 def render(labels: list[LabelData], layout: Layout) -> bytes:
     """The PDF bytes for these labels in this layout."""
-    _register_font()
+    register_font()
     buffer = io.BytesIO()
     size = (layout.width, layout.height or layout.width)
     canvas = Canvas(buffer, pagesize=size, invariant=1, pageCompression=1)
@@ -185,15 +184,8 @@ def batch_labels_pdf(batch: DeliveryBatch, layout: str) -> Path:
     chosen = layout_named(layout)
     data = render(batch_label_data(batch), chosen)
     path = labels_path(batch, chosen.name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with files.replacing(path) as tmp:
+        tmp.write_bytes(data)
     return path
 
 

@@ -9,9 +9,7 @@ never reaches the merchant, and whatever else the file carried is not kept.
 from __future__ import annotations
 
 import io
-import os
 import secrets
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from app.services import files
 from app.services.errors import ValidationFailed
 
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP"}
@@ -68,14 +67,8 @@ THUMB_EDGE = 320
 
 
 def _write_jpeg(image: Image.Image, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            image.save(fh, "JPEG", quality=85, optimize=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with files.replacing(path) as tmp:
+        image.save(tmp, "JPEG", quality=85, optimize=True)
 
 
 def save_photo(storage, kind: str, field: str = "photo", *, thumbnail: bool = False) -> str:

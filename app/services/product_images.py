@@ -16,10 +16,9 @@ KIND = "products"
 NAME_RE = re.compile(r"^[0-9a-f]{32}(-thumb)?\.jpg$")
 
 
-def set_image(product: Product, storage, *, actor: str) -> Product:
-    """Store the upload (checked and re-encoded by photos.py) as the product's photo; the old
-    files go once the row points at the new ones."""
-    name = photos.save_photo(storage, KIND, "image", thumbnail=True)
+def _point_at(product: Product, name: str | None, action: str, actor: str) -> Product:
+    """Make the product's photo `name` (None: no photo); the old files go once the row no
+    longer points at them, the new ones if the row could not be written."""
     old = product.image_name
     try:
         db.session.execute(
@@ -28,7 +27,7 @@ def set_image(product: Product, storage, *, actor: str) -> Product:
             .values(image_name=name)
             .execution_options(synchronize_session=False)
         )
-        audit.record(actor, "product.image_set", "product", product.id)
+        audit.record(actor, action, "product", product.id)
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -39,19 +38,13 @@ def set_image(product: Product, storage, *, actor: str) -> Product:
     return product
 
 
+def set_image(product: Product, storage, *, actor: str) -> Product:
+    """Store the upload (checked and re-encoded by photos.py) as the product's photo."""
+    return _point_at(product, photos.save_photo(storage, KIND, "image", thumbnail=True), "product.image_set", actor)
+
+
 def remove_image(product: Product, *, actor: str) -> Product:
-    old = product.image_name
-    db.session.execute(
-        update(Product)
-        .where(Product.id == product.id)
-        .values(image_name=None)
-        .execution_options(synchronize_session=False)
-    )
-    audit.record(actor, "product.image_removed", "product", product.id)
-    db.session.commit()
-    photos.discard(KIND, old)
-    db.session.refresh(product)
-    return product
+    return _point_at(product, None, "product.image_removed", actor)
 
 
 def image_response(name: str):

@@ -334,3 +334,20 @@ def test_after_sales_forms_without_csrf_are_refused(client, login, bag):
     response = client.post(f"/o/{bag.order.access_token}/after-sales", data={"reason": "missing"})
     assert response.status_code == 400
     assert _count(AfterSalesRequest) == 0
+
+
+def test_two_merchants_deciding_at_once_refund_once(app, client, bag):
+    from tests.support.threads import run_at_once
+
+    _open_as_customer(client, bag)
+    request_id = db.session.scalar(select(AfterSalesRequest.id))
+    unit = bag.order.items[0].unit_price_fen
+
+    def decide():
+        req = db.session.get(AfterSalesRequest, request_id)
+        return after_sales.decide("user:1", req, approve=True, refund_fen=unit, note="").status
+
+    outcomes = run_at_once(app, decide)
+    assert sorted(o if isinstance(o, str) else type(o).__name__ for o in outcomes) == ["AlreadyDecided", "approved"]
+    assert _count(Refund) == 1
+    assert db.session.get(Order, bag.order.id).refunded_fen == unit

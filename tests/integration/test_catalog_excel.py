@@ -79,7 +79,7 @@ def test_a_filled_template_adds_and_updates_products(client, shop):
     merchant, (oranges, milk) = shop
     template = client.get("/merchant/products/template.xlsx")
     book = load_workbook(io.BytesIO(template.data))
-    assert [c.value for c in book.active[1]] == EN and "notes" in book.sheetnames
+    assert [c.value for c in book.active[1]] == [*EN, "Stock when exported"] and "notes" in book.sheetnames
     data = _xlsx(
         [
             [None, "阳光玫瑰葡萄", "500g", "水果", "葡萄", "19.9", 40, 5, "yes"],
@@ -200,3 +200,24 @@ def test_the_chinese_export_re_imports_unchanged_too(client, shop):
     assert header[:2] == ["编号", "名称"] and "子分类" in header
     assert "0 added, 0 updated, 2 unchanged" in _upload(client, exported.data).get_data(as_text=True)
     assert _snapshot(merchant.id) == before
+
+
+def test_re_importing_an_old_export_keeps_the_sales_made_since(client, shop):
+    merchant, (oranges, milk) = shop
+    exported = client.get("/merchant/products/export.xlsx").data
+    db.session.get(Product, oranges.id).stock = 55  # five sold after the export
+    db.session.commit()
+    assert "0 added, 0 updated, 2 unchanged" in _upload(client, exported).get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Product, oranges.id).stock == 55
+    book = load_workbook(io.BytesIO(exported))
+    sheet = book.active
+    for row in sheet.iter_rows(min_row=2):
+        if row[0].value == oranges.id:
+            row[6].value = 100  # the merchant raises the stock typed against the old figure
+    out = io.BytesIO()
+    book.save(out)
+    response = _upload(client, out.getvalue())
+    assert response.status_code == 422 and "changed to 55" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Product, oranges.id).stock == 55
