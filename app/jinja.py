@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 
-from babel.dates import format_skeleton, format_timedelta
-from babel.numbers import format_currency
+from babel import Locale
+from babel.dates import format_datetime, format_timedelta, match_skeleton
+from babel.numbers import parse_pattern
 from flask import Flask
 from flask_babel import get_locale
 from flask_login import current_user
@@ -24,11 +26,47 @@ def _locale():
     return get_locale() or "zh"
 
 
+# Babel parses the locale, and the pattern a skeleton or format names, on every call; a report
+# page formats a few hundred amounts, rates and dates, so the parsed ones are kept.
+@lru_cache(maxsize=16)
+def _parsed_locale(locale: str) -> Locale:
+    return Locale.parse(locale)
+
+
+@lru_cache(maxsize=16)
+def _currency_pattern(locale: str):
+    return _parsed_locale(locale).currency_formats["standard"]
+
+
+@lru_cache(maxsize=16)
+def _percent_pattern(locale: str):  # noqa: ARG001 - one per locale, like the others
+    return parse_pattern("#,##0.0%")
+
+
+@lru_cache(maxsize=64)
+def _skeleton_pattern(skeleton: str, locale: str) -> str:
+    parsed = _parsed_locale(locale)
+    return parsed.datetime_skeletons[match_skeleton(skeleton, parsed.datetime_skeletons)].pattern
+
+
 def local_yuan(fen: int | None) -> str:
     """Integer fen as the locale writes renminbi; exact (Decimal, never a float)."""
     if fen is None:
         return ""
-    return format_currency(Decimal(int(fen)) / 100, "CNY", locale=_locale())
+    locale = str(_locale())
+    return _currency_pattern(locale).apply(Decimal(int(fen)) / 100, _parsed_locale(locale), currency="CNY")
+
+
+def local_percent(basis_points: int | None) -> str:
+    """A rate kept as integer basis points (1234 → 12.3%), in the locale's style; "—" when undefined."""
+    if basis_points is None:
+        return "—"
+    locale = str(_locale())
+    return _percent_pattern(locale).apply(Decimal(int(basis_points)) / 10_000, _parsed_locale(locale))
+
+
+def _skeleton(skeleton: str, moment: datetime, locale: str) -> str:
+    return format_datetime(moment, _skeleton_pattern(skeleton, locale), locale=_parsed_locale(locale))
 
 
 def local_datetime(value: datetime | None, skeleton: str = "yMMMd") -> str:
@@ -36,10 +74,10 @@ def local_datetime(value: datetime | None, skeleton: str = "yMMMd") -> str:
     deployment's zone; skeleton "date" gives the date alone."""
     if value is None:
         return ""
-    local = clock.to_local(value)
+    local, locale = clock.to_local(value), str(_locale())
     if skeleton == "date":
-        return format_skeleton("yMMMd", local, locale=_locale())
-    return f"{format_skeleton(skeleton, local, locale=_locale())} {format_skeleton('Hm', local, locale=_locale())}"
+        return _skeleton("yMMMd", local, locale)
+    return f"{_skeleton(skeleton, local, locale)} {_skeleton('Hm', local, locale)}"
 
 
 def relative_time(value: datetime | None) -> str:
@@ -53,6 +91,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["yuan"] = local_yuan
     app.jinja_env.filters["localtime"] = local_datetime
     app.jinja_env.filters["ago"] = relative_time
+    app.jinja_env.filters["percent"] = local_percent
     # The value a datetime-local input shows: wall-clock time in the deployment's zone.
     app.jinja_env.filters["localinput"] = lambda v: clock.to_local(v).strftime("%Y-%m-%dT%H:%M") if v else ""
     app.jinja_env.filters["mask_phone"] = mask_phone

@@ -10,14 +10,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import label_pdf, redeem, report
+from bench import dashboard, documents, label_pdf, redeem, report
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--only", choices=("labels", "redeem"), help="run one benchmark")
+    parser.add_argument("--only", choices=("labels", "redeem", "documents", "dashboard"), help="run one benchmark")
     parser.add_argument("--labels", type=int, default=500, help="labels in the batch (500)")
     parser.add_argument("--runs", type=int, default=5, help="timed label PDF runs (5)")
     parser.add_argument("--layout", default="50x30", help="label layout (50x30)")
@@ -27,6 +27,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--flat-out", type=int, default=20, help="redeems per client with no pause (20; 0 skips)")
     parser.add_argument("--processes", type=int, default=5, help="load generator processes (5)")
     parser.add_argument("--threads", type=int, default=8, help="waitress threads, app and baseline (8)")
+    parser.add_argument(
+        "--doc-orders", type=int, default=50_000, help="orders in the window documents (50000; also a fifth of it)"
+    )
+    parser.add_argument(
+        "--dash-orders", type=int, default=1_000_000, help="orders in the sales dashboard's year (1000000)"
+    )
+    parser.add_argument("--dash-repeat", type=int, default=40, help="timed dashboard requests per range (40)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results (bench/results/latest.json)")
     return parser.parse_args(argv)
 
@@ -48,6 +55,12 @@ def run(args: argparse.Namespace, work: Path) -> dict:
             processes=args.processes,
             threads=args.threads,
         )
+    if args.only in (None, "documents"):
+        print(f"documents: {args.doc_orders} + {args.doc_orders // 5} orders in bulk, then 18 builds…", file=sys.stderr)
+        results["documents"] = documents.run(work / "documents", orders=args.doc_orders)
+    if args.only in (None, "dashboard"):
+        print(f"dashboard: a year of {args.dash_orders} orders in bulk, the rollup, then the page…", file=sys.stderr)
+        results["dashboard"] = dashboard.run(work / "dashboard", orders=args.dash_orders, repeat=args.dash_repeat)
     return report.judge(results)
 
 

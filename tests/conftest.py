@@ -311,6 +311,7 @@ def make_order():
             window_id=window.id,
             customer_phone=phone,
             pickup_point=point,
+            leader_id=point.leader_id,
         )
         total = sum(item.group_price_fen * qty for item, qty in lines)
         order = Order(

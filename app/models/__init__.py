@@ -2,6 +2,7 @@
 
 from app.models.accounts import ApiToken, Leader, Merchant, MerchantInvitation, MerchantMember, User
 from app.models.after_sales import AfterSalesRequest
+from app.models.analytics import CustomerDay, CustomerSketch, MerchantSalesDaily, ProductSalesDaily, SalesDaily
 from app.models.catalog import Product, StockAlert
 from app.models.channels import ChannelDelivery, NotificationChannel
 from app.models.deliveries import DeliveryBatch
@@ -11,18 +12,21 @@ from app.models.orders import CustomerItemUsage, Order, OrderEvent, OrderItem, P
 from app.models.payments import Payment, Refund
 from app.models.pickup import PickupCode, Redemption
 from app.models.points import PickupPoint, PickupStaff
-from app.models.windows import ShareLink, Window, WindowItem, WindowLeader
+from app.models.windows import ShareLink, Window, WindowItem, WindowLeader, WindowLeaderQuota
 
 __all__ = [
     "AfterSalesRequest",
     "ApiToken",
     "AuditRecord",
     "ChannelDelivery",
+    "CustomerDay",
     "CustomerItemUsage",
+    "CustomerSketch",
     "DeliveryBatch",
     "DocumentJob",
     "Leader",
     "Merchant",
+    "MerchantSalesDaily",
     "MerchantInvitation",
     "MerchantMember",
     "Notification",
@@ -38,12 +42,15 @@ __all__ = [
     "PickupStaff",
     "PointWindowUsage",
     "Product",
+    "ProductSalesDaily",
     "Redemption",
     "Refund",
+    "SalesDaily",
     "ShareLink",
     "StockAlert",
     "User",
     "Window",
     "WindowItem",
     "WindowLeader",
+    "WindowLeaderQuota",
 ]

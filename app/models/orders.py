@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -38,6 +38,9 @@ class Order(db.Model):
         # "Does this batch still have an open order?" after every completed redemption: a few
         # index probes rather than a walk over the batch's already finished orders.
         Index("ix_orders_batch_id_status", "batch_id", "status"),
+        # A window's orders at one pickup point in id order: the packing list pages through these,
+        # and without it SQLite walks the whole window once per point (points × orders).
+        Index("ix_orders_window_id_pickup_point_id_id", "window_id", "pickup_point_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -74,6 +77,15 @@ class Order(db.Model):
 class OrderItem(db.Model):
     __tablename__ = "order_items"
     __table_args__ = (
+        # Shortages are rare: a partial index holds only the short lines, so a window's shortage
+        # total is a few index reads however many lines it sold (services/sales_reports.py).
+        Index(
+            "ix_order_items_shortages",
+            "window_item_id",
+            "shortage_qty",
+            sqlite_where=text("shortage_qty > 0"),
+            postgresql_where=text("shortage_qty > 0"),
+        ),
         CheckConstraint("quantity >= 1", name="quantity_positive"),
         CheckConstraint("shortage_qty >= 0 AND shortage_qty <= quantity", name="shortage_in_range"),
         CheckConstraint("redeemed_qty >= 0 AND redeemed_qty + shortage_qty <= quantity", name="redeemed_in_range"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -17,6 +17,8 @@ class Payment(db.Model):
     __table_args__ = (
         UniqueConstraint("provider", "provider_ref"),
         CheckConstraint("amount_fen >= 0", name="amount_not_negative"),
+        # The rollup job finds the few rows it has not folded in yet without walking the ledger.
+        Index("ix_payments_summarized_id", "summarized", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -28,13 +30,18 @@ class Payment(db.Model):
     late: Mapped[bool] = mapped_column(default=False)
     recorded_by: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Folded into the sales summaries (services/sales_rollup.py); set once, by compare-and-set.
+    summarized: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     order: Mapped[Order] = relationship()
 
 
 class Refund(db.Model):
     __tablename__ = "refunds"
-    __table_args__ = (CheckConstraint("amount_fen > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        Index("ix_refunds_summarized_id", "summarized", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
@@ -44,5 +51,6 @@ class Refund(db.Model):
     # "succeeded" when the provider paid it back; "pending" when a person must (offline cash).
     status: Mapped[str] = mapped_column(String(12), default="pending")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    summarized: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     order: Mapped[Order] = relationship()

@@ -41,7 +41,7 @@ class _Close:
     counts: Counter = field(default_factory=Counter)
     per_leader: dict[int, Counter] = field(default_factory=lambda: defaultdict(Counter))
     batches: dict[int, int] = field(default_factory=dict)  # pickup point id -> batch id
-    releases: list[tuple[list[OrderItem], str]] = field(default_factory=list)
+    releases: list[tuple[list[OrderItem], str, int]] = field(default_factory=list)  # lines, phone, leader id
     freed_places: list[int] = field(default_factory=list)  # pickup point ids
 
     def tally(self, order: Order, outcome: str) -> None:
@@ -167,7 +167,7 @@ def _cancel_unpaid(close: _Close) -> None:
             continue
         lines = _live_lines(order.id)
         _set_lines(lines, "cancelled")
-        close.releases.append((lines, order.customer_phone))
+        close.releases.append((lines, order.customer_phone, order.leader_id))
         close.freed_places.append(order.pickup_point_id)
         close.tally(order, "cancelled")
 
@@ -227,7 +227,7 @@ def _settle_paid(close: _Close, failed_items: set[int]) -> None:
             amount = refundable  # nothing will be delivered: everything paid goes back
         if failed_lines:
             _set_lines(failed_lines, "failed")
-            close.releases.append((failed_lines, order.customer_phone))
+            close.releases.append((failed_lines, order.customer_phone, order.leader_id))
         if amount > 0:
             payments.refund(order, amount, "group_failed", ACTOR)
 
@@ -249,17 +249,17 @@ def _batch_id(close: _Close, pickup_point_id: int) -> int:
 
 
 def _give_back(close: _Close) -> None:
-    """Return stock, quota, limits and places of cancelled and failed lines."""
-    product_ids = sorted({line.product_id for lines, _phone in close.releases for line in lines})
+    """Return stock, quotas (window and leader), limits and places of cancelled and failed lines."""
+    product_ids = sorted({line.product_id for lines, _phone, _leader in close.releases for line in lines})
     if product_ids:
         # Take every product lock up front in id order; releasing order by order would take
         # them in whatever order the orders name them.
         db.session.execute(
             select(Product.id).where(Product.id.in_(product_ids)).order_by(Product.id).with_for_update()
         ).all()
-    for lines, phone in close.releases:
+    for lines, phone, leader_id in close.releases:
         if lines:
-            reservations.release_items(lines, phone)
+            reservations.release_items(lines, phone, leader_id=leader_id)
     for pickup_point_id in close.freed_places:
         reservations.release_capacity(pickup_point_id=pickup_point_id, window_id=close.window.id)
 

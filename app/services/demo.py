@@ -3,8 +3,9 @@
 Seeds once: a merchant with 20 products, two leaders with three pickup points, a pickup
 staff user, an admin, one window open and closing in about ten minutes, and one window that
 already closed (orders placed and paid "earlier" on a moved clock, then closed by the close
-service) with one batch arrived and an after-sales request open on it. Running it again
-changes nothing and prints the logins.
+service) with one batch arrived and an after-sales request open on it. Before those, two weeks
+of daily group buys that were sold, closed, delivered and collected, so the sales reports have
+a history to show. Running it again changes nothing and prints the logins.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import DeliveryBatch, Order, User
+from app.models import DeliveryBatch, Leader, Order, PickupCode, PickupPoint, Product, User
 from app.services import (
     accounts,
     after_sales,
@@ -26,6 +27,8 @@ from app.services import (
     ordering,
     payments,
     points,
+    redemption,
+    sales_rollup,
     sharing,
     windows,
 )
@@ -62,6 +65,32 @@ PRODUCTS = [
 ]
 
 
+def _items(chosen: list[Product], percent: int = 90) -> list:
+    # Integer fen throughout: the group price is `percent`% of list price, rounded down to 1 jiao.
+    return [
+        windows.ItemInput(
+            product_id=p.id,
+            group_price_fen=p.price_fen * percent // 100 // 10 * 10,
+            per_customer_limit=5,
+            min_group_size=1,
+        )
+        for p in chosen
+    ]
+
+
+def _scheduled_window(merchant, title: str, opens_at, closes_at, pickup_date, items: list):
+    """A window created, filled with `items` and scheduled, on the caller's (moved) clock."""
+    window = windows.create_window(
+        merchant, windows.WindowInput(title=title, opens_at=opens_at, closes_at=closes_at, pickup_date=pickup_date)
+    )
+    windows.update_window(
+        window,
+        windows.WindowInput(title=title, opens_at=opens_at, closes_at=closes_at, pickup_date=pickup_date, items=items),
+    )
+    windows.schedule_window(window)
+    return window
+
+
 def _logins() -> list[str]:
     lines = ["", f"Demo logins (password for all: {PASSWORD}):"]
     lines += [f"  {who:<38} {phone}" for who, phone in LOGINS]
@@ -94,41 +123,19 @@ def seed_demo() -> list[str]:
         for n, s, c, p, st, t in PRODUCTS
     ]
 
-    def items(chosen, percent=90):
-        # Integer fen throughout: the group price is `percent`% of list price, rounded down to 1 jiao.
-        return [
-            windows.ItemInput(
-                product_id=p.id,
-                group_price_fen=p.price_fen * percent // 100 // 10 * 10,
-                per_customer_limit=5,
-                min_group_size=1,
-            )
-            for p in chosen
-        ]
+    _history(merchant, products[:6], [(sunny, east), (lake, lake_point)], now)
 
     # A window that closed an hour ago, with real orders, payments, a close and an arrival.
     earlier = now - timedelta(hours=3)
     with clock.frozen_at(earlier):
-        past = windows.create_window(
+        past = _scheduled_window(
             merchant,
-            windows.WindowInput(
-                title="周末水果团 · 上期",
-                opens_at=earlier - timedelta(minutes=1),
-                closes_at=now - timedelta(hours=1),
-                pickup_date=today,
-            ),
+            "周末水果团 · 上期",
+            earlier - timedelta(minutes=1),
+            now - timedelta(hours=1),
+            today,
+            _items(products[:6]),
         )
-        windows.update_window(
-            past,
-            windows.WindowInput(
-                title=past.title,
-                opens_at=past.opens_at,
-                closes_at=past.closes_at,
-                pickup_date=past.pickup_date,
-                items=items(products[:6]),
-            ),
-        )
-        windows.schedule_window(past)
         windows.open_due_windows()
         customers = [
             ("张阿姨", "13911110001", east.id, sunny),
@@ -158,7 +165,9 @@ def seed_demo() -> list[str]:
             provider="offline",
         )
     closing.close_window(past.id)
-    batch = db.session.scalar(select(DeliveryBatch).where(DeliveryBatch.pickup_point_id == east.id))
+    batch = db.session.scalar(
+        select(DeliveryBatch).where(DeliveryBatch.window_id == past.id, DeliveryBatch.pickup_point_id == east.id)
+    )
     if batch is not None:
         deliveries.confirm_arrival(batch.id, sunny, sunny.user, {})
         # A customer found something missing from the bag: an after-sales request to decide.
@@ -175,27 +184,70 @@ def seed_demo() -> list[str]:
 
     # The window that is open now and closes in about ten minutes.
     with clock.frozen_at(now - timedelta(minutes=1)):
-        live = windows.create_window(
+        live = _scheduled_window(
             merchant,
-            windows.WindowInput(
-                title="今日鲜果蔬菜团",
-                opens_at=now - timedelta(seconds=30),
-                closes_at=now + timedelta(minutes=10),
-                pickup_date=today + timedelta(days=1),
-            ),
+            "今日鲜果蔬菜团",
+            now - timedelta(seconds=30),
+            now + timedelta(minutes=10),
+            today + timedelta(days=1),
+            _items(products[6:18], 85),
         )
-        windows.update_window(
-            live,
-            windows.WindowInput(
-                title=live.title,
-                opens_at=live.opens_at,
-                closes_at=live.closes_at,
-                pickup_date=live.pickup_date,
-                items=items(products[6:18], 85),
-            ),
-        )
-        windows.schedule_window(live)
     windows.open_due_windows()
     for leader in (sunny, lake):
         sharing.get_or_create_share_link(live, leader)
+    sales_rollup.roll_up_sales()  # the reports show the history at once, not after the first tick
     return ["Demo data seeded."] + _logins()
+
+
+HISTORY_DAYS = 14
+NEIGHBOURS = ["王奶奶", "陈阿姨", "黄先生", "林女士", "郑同学", "何叔叔", "高阿姨", "罗先生"]
+
+
+def _history(merchant, products: list[Product], sellers: list[tuple[Leader, PickupPoint]], now) -> None:
+    """A group buy on each of the last two weeks' days: sold, closed, delivered and collected."""
+    for days_ago in range(HISTORY_DAYS, 0, -1):
+        opens = now - timedelta(days=days_ago, hours=2)
+        with clock.frozen_at(opens):
+            chosen = [products[(days_ago + k) % len(products)] for k in range(3)]
+            window = _scheduled_window(
+                merchant,
+                f"每日鲜果团 · {clock.to_local(opens):%m-%d}",
+                opens,
+                opens + timedelta(hours=1),
+                clock.to_local(opens).date(),
+                _items(chosen),
+            )
+            windows.open_due_windows()
+        # Busier at the weekend-ish end of the fortnight, a quiet day now and then.
+        buyers = 2 + (days_ago * 5) % 7
+        for n in range(buyers):
+            leader, point = sellers[n % len(sellers)]
+            with clock.frozen_at(opens + timedelta(minutes=5 + n)):
+                link = sharing.get_or_create_share_link(window, leader)
+                order = ordering.place_order(
+                    link.slug,
+                    lines={window.items[(n + k) % 3].id: 1 + (n + days_ago) % 2 for k in range(1 + n % 2)},
+                    pickup_point_id=point.id,
+                    customer_name=NEIGHBOURS[(n + days_ago) % len(NEIGHBOURS)],
+                    customer_phone=f"1391111{(n * 7 + days_ago) % 40:04d}",
+                    provider="simulator",
+                )
+                payments.simulator_pay(order.access_token)
+        with clock.frozen_at(opens + timedelta(hours=1, minutes=1)):
+            closing.close_window(window.id)
+        for leader, point in sellers:
+            batch_id = db.session.scalar(
+                select(DeliveryBatch.id).where(
+                    DeliveryBatch.window_id == window.id, DeliveryBatch.pickup_point_id == point.id
+                )
+            )
+            if batch_id is None:
+                continue
+            with clock.frozen_at(opens + timedelta(hours=20)):
+                leader = db.session.get(Leader, leader.id)
+                deliveries.confirm_arrival(batch_id, leader, leader.user, {})
+                codes = db.session.scalars(
+                    select(PickupCode).join(Order, Order.id == PickupCode.order_id).where(Order.batch_id == batch_id)
+                ).all()
+                for code in codes:
+                    redemption.redeem(leader.user, point.id, code.id, f"demo-redeem-{code.id:06d}", "demo")

@@ -72,6 +72,11 @@ class CapacityFull(Conflict):
     default_message = _l("This pickup point is full for this group buy; choose another.")
 
 
+class LeaderQuotaReached(Conflict):
+    code = "leader_quota_reached"
+    default_message = _l("This community has used up its share of this product in this group buy.")
+
+
 class PricesFrozen(Conflict):
     code = "prices_frozen"
     default_message = _l("This group buy has orders; prices and items can no longer change.")

@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Order, OrderEvent, OrderItem, PickupCode, PickupPoint, ShareLink, Window, WindowItem
-from app.services import clock, payments, reservations
+from app.services import clock, leader_quotas, payments, reservations
 from app.services.errors import DomainError, InvalidTransition, NotFound, OutOfStock, ValidationFailed, WindowClosed
 from app.services.text import PHONE_RE, normalize_phone
 from app.services.windows import sellable_by
@@ -33,7 +33,13 @@ _NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 @dataclass
 class ShopItem:
     window_item: WindowItem
-    remaining: int
+    remaining: int  # what this link's customers may still order, every cap counted
+    leader_remaining: int | None = None  # left under this leader's quota, when one applies
+
+    @property
+    def community_capped(self) -> bool:
+        """The leader's quota is what limits this item now (the page says so)."""
+        return self.leader_remaining is not None and self.leader_remaining <= self.remaining
 
     @property
     def sold_out(self) -> bool:
@@ -80,6 +86,7 @@ def shop_page(slug: str) -> ShopPage:
         raise NotFound()
     state = window_state(window) if _link_sells(link) else "closed"
     page = ShopPage(link=link, window=window, state=state)
+    leader_left = leader_quotas.leader_remaining(window.id, link.leader_id)
     for item in db.session.scalars(
         select(WindowItem)
         .where(WindowItem.window_id == window.id)
@@ -89,7 +96,10 @@ def shop_page(slug: str) -> ShopPage:
         left = item.product.stock
         if item.quota is not None:
             left = min(left, item.quota - item.sold)
-        page.items.append(ShopItem(window_item=item, remaining=max(0, left)))
+        for_leader = leader_left.get(item.id)
+        if for_leader is not None:
+            left = min(left, for_leader)
+        page.items.append(ShopItem(window_item=item, remaining=max(0, left), leader_remaining=for_leader))
     page.points = active_points(link.leader_id)
     page.providers = payments.enabled_providers()
     return page
@@ -192,7 +202,9 @@ def _place(slug, lines, pickup_point_id, customer_name, customer_phone, provider
     if errors:
         raise ValidationFailed(fields=errors)
 
-    reservations.reserve(wanted, window_id=window.id, customer_phone=phone, pickup_point=point)
+    reservations.reserve(
+        wanted, window_id=window.id, customer_phone=phone, pickup_point=point, leader_id=link.leader_id
+    )
     order = Order(
         number=_new_number(),
         access_token=secrets.token_urlsafe(32),
@@ -297,7 +309,7 @@ def _cancel(access_token: str, actor: str, reason: str) -> Order:
     if not changed:  # pragma: no cover - guarded by the row lock above
         raise InvalidTransition()
     live_items = [item for item in order.items if item.status == "reserved"]
-    reservations.release_items(live_items, order.customer_phone)
+    reservations.release_items(live_items, order.customer_phone, leader_id=order.leader_id)
     reservations.release_capacity(pickup_point_id=order.pickup_point_id, window_id=order.window_id)
     db.session.execute(
         update(OrderItem)

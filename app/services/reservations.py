@@ -1,10 +1,15 @@
-"""Atomic reservation and release of stock, window quota, per-customer limit and capacity.
+"""Atomic reservation and release of stock, window quota, per-leader quota, per-customer limit
+and capacity.
 
 Everything here runs in the caller's transaction and changes counters only with conditional
 UPDATEs (DESIGN.md §4.1), never by reading a value and writing it back. Rows are touched in a
-fixed order — window items by id, then products by id, then usage rows — so two transactions
-on PostgreSQL wait for each other instead of deadlocking. On a raised DomainError the caller
-must roll back; nothing reserved so far survives that.
+fixed order — window items by id, then products by id, then leader quota rows, then usage
+rows — so two transactions on PostgreSQL wait for each other instead of deadlocking. On a
+raised DomainError the caller must roll back; nothing reserved so far survives that.
+
+Per-leader quotas (app.services.leader_quotas) are read and changed only while the window
+item's row is locked, which the first UPDATE below does: whatever the merchant changed is
+either wholly before this order or wholly after it.
 """
 
 from __future__ import annotations
@@ -12,11 +17,21 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import CustomerItemUsage, OrderItem, PickupPoint, PointWindowUsage, Product, WindowItem
-from app.services.errors import CapacityFull, OutOfStock, OverLimit, WindowClosed
+from app.models import (
+    CustomerItemUsage,
+    OrderItem,
+    PickupPoint,
+    PointWindowUsage,
+    Product,
+    WindowItem,
+    WindowLeaderQuota,
+)
+from app.services.dialect import insert_for_dialect
+from app.services.errors import CapacityFull, LeaderQuotaReached, OutOfStock, OverLimit, WindowClosed
 from app.services.stock import sync_stock_alerts
 
 
@@ -26,19 +41,18 @@ class Line:
     quantity: int
 
 
-def _insert_for_dialect():
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
-
-
-def reserve(lines: list[Line], *, window_id: int, customer_phone: str, pickup_point: PickupPoint) -> None:
-    """Take every unit the order needs, or raise (OutOfStock, OverLimit, CapacityFull, WindowClosed)."""
+def reserve(
+    lines: list[Line], *, window_id: int, customer_phone: str, pickup_point: PickupPoint, leader_id: int
+) -> None:
+    """Take every unit the order needs, or raise (OutOfStock, OverLimit, LeaderQuotaReached,
+    CapacityFull, WindowClosed). `leader_id` is the leader whose share link the order came through."""
     ordered = sorted(lines, key=lambda line: line.window_item.id)
+    # (line, the item's per-leader default) for items where some leader cap may apply.
+    capped: list[tuple[Line, int | None]] = []
     for line in ordered:
         item = line.window_item
+        # RETURNING reads the leader cap settings from the row version this UPDATE locked, so
+        # they are current even when a merchant changed them while this order waited.
         taken = db.session.execute(
             update(WindowItem)
             .where(
@@ -47,13 +61,17 @@ def reserve(lines: list[Line], *, window_id: int, customer_phone: str, pickup_po
                 (WindowItem.quota.is_(None)) | (WindowItem.sold + line.quantity <= WindowItem.quota),
             )
             .values(sold=WindowItem.sold + line.quantity)
+            .returning(WindowItem.per_leader_quota, WindowItem.has_leader_overrides)
             .execution_options(synchronize_session=False)
-        ).rowcount
-        if not taken:
+        ).first()
+        if taken is None:
             status = db.session.scalar(select(WindowItem.status).where(WindowItem.id == item.id))
             if status != "open":
                 raise WindowClosed()
             raise OutOfStock(product_id=item.product_id)
+        per_leader_quota, has_overrides = taken
+        if per_leader_quota is not None or has_overrides:
+            capped.append((line, per_leader_quota))
 
     per_product: dict[int, int] = defaultdict(int)
     for line in ordered:
@@ -68,7 +86,10 @@ def reserve(lines: list[Line], *, window_id: int, customer_phone: str, pickup_po
         if not taken:
             raise OutOfStock(product_id=product_id)
 
-    insert = _insert_for_dialect()
+    for line, per_leader_quota in capped:
+        _take_leader_units(line, leader_id, per_leader_quota)
+
+    insert = insert_for_dialect()
     for line in ordered:
         limit = line.window_item.per_customer_limit
         if limit is None:
@@ -99,9 +120,47 @@ def reserve(lines: list[Line], *, window_id: int, customer_phone: str, pickup_po
     sync_stock_alerts(per_product)
 
 
-def release_items(items: list[OrderItem], customer_phone: str) -> None:
+def _take_leader_units(line: Line, leader_id: int, per_leader_quota: int | None) -> None:
+    """Count the line against the leader's quota row, creating it from the item's default."""
+    item, qty = line.window_item, line.quantity
+    row_matches = (WindowLeaderQuota.window_item_id == item.id, WindowLeaderQuota.leader_id == leader_id)
+    if per_leader_quota is not None and qty <= per_leader_quota:
+        insert = insert_for_dialect()
+        stmt = insert(WindowLeaderQuota).values(
+            window_item_id=item.id, leader_id=leader_id, quota=per_leader_quota, sold=qty, explicit=False
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["window_item_id", "leader_id"],
+            set_={"sold": WindowLeaderQuota.sold + stmt.excluded.sold},
+            where=WindowLeaderQuota.sold + stmt.excluded.sold <= WindowLeaderQuota.quota,
+        )
+        if db.session.execute(stmt.returning(WindowLeaderQuota.id)).first() is not None:
+            return
+    else:
+        # Only an existing row can take it: an override, or (qty above the default) nothing.
+        taken = db.session.execute(
+            update(WindowLeaderQuota)
+            .where(*row_matches, WindowLeaderQuota.sold + qty <= WindowLeaderQuota.quota)
+            .values(sold=WindowLeaderQuota.sold + qty)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if taken:
+            return
+    row = db.session.execute(select(WindowLeaderQuota.quota, WindowLeaderQuota.sold).where(*row_matches)).first()
+    if row is None and per_leader_quota is None:
+        return  # overrides exist for other leaders only: this one is not capped
+    left = max(0, row.quota - row.sold) if row is not None else per_leader_quota
+    raise LeaderQuotaReached(
+        _("Only %(n)d of %(name)s left for this community.", n=left, name=item.product.name),
+        product_id=item.product_id,
+        remaining=left,
+    )
+
+
+def release_items(items: list[OrderItem], customer_phone: str, *, leader_id: int) -> None:
     """Give back what these order lines reserved. The caller has already moved the lines (or
-    their order) out of a live state with compare-and-set, which is what makes this run once."""
+    their order) out of a live state with compare-and-set, which is what makes this run once.
+    `leader_id` is the order's leader, whose quota rows (if any) get their units back."""
     ordered = sorted(items, key=lambda i: i.window_item_id)
     for item in ordered:
         db.session.execute(
@@ -118,6 +177,18 @@ def release_items(items: list[OrderItem], customer_phone: str) -> None:
             update(Product)
             .where(Product.id == product_id)
             .values(stock=Product.stock + per_product[product_id])
+            .execution_options(synchronize_session=False)
+        )
+    for item in ordered:
+        # No row means the leader was never capped on this item: nothing to give back.
+        db.session.execute(
+            update(WindowLeaderQuota)
+            .where(
+                WindowLeaderQuota.window_item_id == item.window_item_id,
+                WindowLeaderQuota.leader_id == leader_id,
+                WindowLeaderQuota.sold >= item.quantity,
+            )
+            .values(sold=WindowLeaderQuota.sold - item.quantity)
             .execution_options(synchronize_session=False)
         )
     for item in ordered:

@@ -19,7 +19,7 @@ from sqlalchemy import exists, select, update
 
 from app.extensions import db
 from app.models import Leader, Merchant, Order, Product, Window, WindowItem, WindowLeader
-from app.services import audit, clock
+from app.services import audit, clock, leader_quotas
 from app.services.catalog import MAX_PRICE_FEN, check_int, clean_line
 from app.services.errors import InvalidTransition, PricesFrozen, ValidationFailed
 
@@ -254,7 +254,7 @@ def _replace_items(window: Window, items: list[ItemInput]) -> None:
 
 
 def copy_window(window: Window, *, actor: str = "system") -> Window:
-    """A draft copy of a past (or any) window: same items, prices, limits and leaders, its
+    """A draft copy of a past (or any) window: same items, prices, limits, leader quotas and leaders, its
     opening moved to the next whole hour with the same length and the same days to pickup.
     Products no longer listed are left out (the merchant sees the copy before scheduling)."""
     now = clock.now()
@@ -288,6 +288,7 @@ def copy_window(window: Window, *, actor: str = "system") -> Window:
     )
     merchant = db.session.get(Merchant, window.merchant_id)
     copy = create_window(merchant, data, actor=actor)
+    leader_quotas.copy_quotas(window, copy)
     audit.record(actor, "window.copied", "window", copy.id, source_window_id=window.id)
     db.session.commit()
     return copy

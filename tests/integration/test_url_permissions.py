@@ -242,7 +242,15 @@ def test_staff_are_refused_outside_their_areas_and_let_in_to_them(app, walker, m
         for endpoint, method, url in _requests(app, lambda e: e.startswith(("merchant.", "api.")))
         if _is_merchant_rule(endpoint, url) and endpoint not in MEMBER_ONLY_ENDPOINTS
     ]
-    assert {area for *_, area in rules} >= {"products", "windows", "batches", "after_sales", "finance", "owner"}
+    assert {area for *_, area in rules} >= {
+        "products",
+        "windows",
+        "batches",
+        "after_sales",
+        "finance",
+        "reports",
+        "owner",
+    }
     nobody = walker(_staff_with(make_user, merchant, []))
     clients = {area: walker(_staff_with(make_user, merchant, [area])) for area in AREAS}
     failures = []

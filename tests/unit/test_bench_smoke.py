@@ -38,3 +38,58 @@ def test_redeem_benchmark_hands_over_every_code_on_the_app_and_the_baseline(tmp_
     # Warm-up requests redeem codes too: every seeded code was handed over exactly once.
     assert saved["codes_redeemed"] == saved["orders_seeded"] == 2 * (3 + 1 + 2)
     assert saved["target_met"] is None
+
+
+def test_documents_benchmark_builds_every_document_and_its_totals_equal_the_inserted_orders(tmp_path, capsys):
+    out = tmp_path / "latest.json"
+    bench.main(["--only", "documents", "--doc-orders", "200", "--out", str(out)])
+
+    printed = capsys.readouterr().out
+    assert "packing pdf" in printed and "packing raw SQL→csv" in printed
+    assert "the app idle" in printed
+    saved = json.loads(out.read_text())["documents"]
+    assert (saved["orders"], saved["small_orders"]) == (200, 40)
+    full, small = saved["windows"]["full"], saved["windows"]["small"]
+    assert (full["orders"], full["cancelled"], small["orders"]) == (200, 4, 40)
+    assert [(d["kind"], d["format"]) for d in saved["documents"]] == [
+        (kind, fmt) for kind in ("picking", "packing", "route") for fmt in ("csv", "xlsx", "pdf")
+    ]
+    for document in saved["documents"]:
+        for size, window in (("small", small), ("full", full)):
+            build = document[size]
+            assert build["status"] == "done", build.get("error")
+            assert build["rows"] == build["total_rows"] > 0  # progress reached every row
+            assert build["peak_rss_mib"] >= saved["app_idle"]["rss_mib"] > 0
+            if document["format"] == "pdf":
+                assert build["read_back"] is None  # not read back; the integration tests read PDF text
+                continue
+            # The file, read back, adds up to what was inserted (cancelled orders left out).
+            read = build["read_back"]
+            if document["kind"] == "picking":
+                assert read == {"units_per_point": window["units"], "units_all_points": window["units"]}
+            elif document["kind"] == "packing":
+                assert read == {"rows": window["lines"], "units": window["units"]}
+            else:
+                assert read == {"rows": window["points"], "bags": window["orders"], "units": window["units"]}
+            assert build["totals_ok"] is True
+    for baseline in saved["baseline_raw_sql"]:
+        assert baseline["full"]["totals_ok"] is baseline["small"]["totals_ok"] is True
+        assert 0 < baseline["full"]["peak_rss_mib"] < saved["app_idle"]["rss_mib"]
+    assert saved["all_done"] is True
+    assert saved["target_met"] is None  # the target is for 50,000 orders: not judged at 200
+
+
+def test_dashboard_benchmark_pages_agree_with_raw_sql_over_the_orders(tmp_path, capsys):
+    out = tmp_path / "latest.json"
+    bench.main(["--only", "dashboard", "--dash-orders", "3000", "--dash-repeat", "2", "--out", str(out)])
+
+    printed = capsys.readouterr().out
+    assert "/api/v1/merchant/reports/overview" in printed and "raw SQL over orders" in printed
+    saved = json.loads(out.read_text())["dashboard"]
+    assert saved["orders"] == 3000
+    assert saved["rollup"]["ledger_rows"] == 3000 + saved["refunds"]
+    assert set(saved["ranges"]) == {"today", "7d", "30d"}
+    for figures in saved["ranges"].values():
+        assert figures["figures_agree"] is True  # the summaries hold exactly what the orders say
+        assert figures["page"]["n"] == figures["overview_api"]["n"] == 2
+    assert saved["target_met"] is None  # judged at 1,000,000 orders only

@@ -9,7 +9,11 @@ from app.services.errors import CapacityFull, OutOfStock, OverLimit, WindowClose
 
 def _reserve(item, qty, point, phone="13800000001"):
     reservations.reserve(
-        [reservations.Line(item, qty)], window_id=item.window_id, customer_phone=phone, pickup_point=point
+        [reservations.Line(item, qty)],
+        window_id=item.window_id,
+        customer_phone=phone,
+        pickup_point=point,
+        leader_id=point.leader_id,
     )
 
 
@@ -84,7 +88,7 @@ def test_release_gives_everything_back(app, make_product, make_window, make_poin
     window = make_window(product.merchant, items=[{"product": product, "limit": 5}])
     point = make_point()
     order = make_order(window, point, [(window.items[0], 4)], status="pending_payment")
-    reservations.release_items(order.items, order.customer_phone)
+    reservations.release_items(order.items, order.customer_phone, leader_id=order.leader_id)
     reservations.release_capacity(pickup_point_id=point.id, window_id=window.id)
     db.session.commit()
     assert db.session.get(Product, product.id).stock == 10

@@ -9,4 +9,14 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 # Domain modules register their views on `bp` when imported.
-from app.blueprints.api import leader, merchant, orders, pickup, pickup_offline, push, tokens, views  # noqa: E402,F401
+from app.blueprints.api import (  # noqa: E402,F401
+    leader,
+    merchant,
+    merchant_reports,
+    orders,
+    pickup,
+    pickup_offline,
+    push,
+    tokens,
+    views,
+)

@@ -191,6 +191,7 @@ def _window_out(window: Window) -> WindowDetail:
                 group_price_fen=item.group_price_fen,
                 per_customer_limit=item.per_customer_limit,
                 quota=item.quota,
+                per_leader_quota=item.per_leader_quota,
                 min_group_size=item.min_group_size,
                 sold=item.sold,
                 paid_orders=paid_orders,

@@ -220,6 +220,10 @@ class WindowItemOut(BaseModel):
     group_price_fen: int
     per_customer_limit: int | None
     quota: int | None
+    per_leader_quota: int | None = Field(
+        description="Units each leader's community may buy (null: no cap); set on the merchant web page, "
+        "where single leaders may also get their own quota."
+    )
     min_group_size: int
     sold: int = Field(description="Units reserved by live orders.")
     paid_orders: int = Field(description="Paid orders containing it; what counts towards min_group_size.")

@@ -129,8 +129,9 @@ def _api_fields(exc: ValidationFailed, data: PlaceOrderIn) -> ValidationFailed:
     tags=["shop"],
     status=201,
     errors=(404, 409, 429),
-    description="Reserves stock, window quota, the per-customer limit and a place at the pickup point "
-    "atomically, or changes nothing: 409 out_of_stock, over_limit, capacity_full or window_closed. "
+    description="Reserves stock, window quota, the leader's quota, the per-customer limit and a place at the "
+    "pickup point atomically, or changes nothing: 409 out_of_stock, leader_quota_reached (with `remaining`), "
+    "over_limit, capacity_full or window_closed. "
     "Lines with quantity 0 are ignored; the same item twice is summed.",
 )
 @csrf.exempt

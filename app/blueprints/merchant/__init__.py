@@ -24,7 +24,9 @@ from app.blueprints.merchant import (  # noqa: E402,F401,I001
     finance,
     products,
     products_excel,
+    reports,
     team,
     views,
+    window_quotas,
     windows,
 )

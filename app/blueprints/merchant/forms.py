@@ -155,6 +155,29 @@ class OpenWindowForm(FlaskForm):
     closes_at = WindowForm.closes_at
 
 
+def _choice_id(value):
+    """A chosen id, or None (then "Not a valid choice") for anything that is not one."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = value.strip() if isinstance(value, str) else ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else None
+
+
+class LeaderQuotaForm(FlaskForm):
+    """One leader's own quota for one item of a window (services/leader_quotas.py)."""
+
+    leader_id = SelectField(_l("Leader"), coerce=_choice_id, validators=[InputRequired()])
+    window_item_id = SelectField(_l("Product"), coerce=_choice_id, validators=[InputRequired()])
+    quota = IntegerField(_l("Quota for this leader"), validators=[InputRequired(), NumberRange(0, 1_000_000)])
+
+
+class LeaderDefaultForm(FlaskForm):
+    """The per-leader cap of one item; empty means each leader may buy as much as is left."""
+
+    window_item_id = IntegerField(validators=[InputRequired()])
+    per_leader_quota = IntegerField(_l("Each leader at most"), validators=[Optional(), NumberRange(0, 1_000_000)])
+
+
 class ProductSearchForm(FlaskForm):
     class Meta:
         csrf = False  # a GET filter changes nothing

@@ -16,7 +16,7 @@ from app.services.errors import NotFound, ValidationFailed
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _download(data: bytes, filename: str):
+def xlsx_download(data: bytes, filename: str):
     response = current_app.response_class(data, mimetype=XLSX)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
@@ -48,13 +48,13 @@ def products_excel():
 @bp.get("/products/template.xlsx")
 @merchant_area_required("products")
 def products_template():
-    return _download(catalog_excel.template(str(get_locale())), "products-template.xlsx")
+    return xlsx_download(catalog_excel.template(str(get_locale())), "products-template.xlsx")
 
 
 @bp.get("/products/export.xlsx")
 @merchant_area_required("products")
 def products_export():
-    return _download(catalog_excel.export(g.merchant.id, str(get_locale())), "products.xlsx")
+    return xlsx_download(catalog_excel.export(g.merchant.id, str(get_locale())), "products.xlsx")
 
 
 @bp.post("/products/import")
@@ -75,4 +75,4 @@ def products_import_report(name: str):
     path = catalog_excel.report_path(g.merchant.id, name)
     if path is None:
         raise NotFound()
-    return _download(path.read_bytes(), name)
+    return xlsx_download(path.read_bytes(), name)
