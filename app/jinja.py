@@ -38,9 +38,7 @@ def _currency_pattern(locale: str):
     return _parsed_locale(locale).currency_formats["standard"]
 
 
-@lru_cache(maxsize=16)
-def _percent_pattern(locale: str):  # noqa: ARG001 - one per locale, like the others
-    return parse_pattern("#,##0.0%")
+_PERCENT = parse_pattern("#,##0.0%")  # one decimal in every locale; the locale gives the symbols
 
 
 @lru_cache(maxsize=64)
@@ -62,7 +60,7 @@ def local_percent(basis_points: int | None) -> str:
     if basis_points is None:
         return "—"
     locale = str(_locale())
-    return _percent_pattern(locale).apply(Decimal(int(basis_points)) / 10_000, _parsed_locale(locale))
+    return _PERCENT.apply(Decimal(int(basis_points)) / 10_000, _parsed_locale(locale))
 
 
 def _skeleton(skeleton: str, moment: datetime, locale: str) -> str:

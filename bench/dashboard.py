@@ -225,13 +225,15 @@ def run(work: Path, *, orders: int = 1_000_000, repeat: int = 40) -> dict:
 
         return call
 
+    with app.app_context():
+        zone = clock.local_zone()
     ranges = {}
     for preset, days in (("today", 1), ("7d", 7), ("30d", 30)):
         start = today - timedelta(days=days - 1)
         bounds = {
             "m": merchant_id,
-            "start": _stamp(datetime.combine(start, datetime.min.time(), tzinfo=clock_zone(app))),
-            "end": _stamp(datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=clock_zone(app))),
+            "start": _stamp(datetime.combine(start, datetime.min.time(), tzinfo=zone)),
+            "end": _stamp(datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=zone)),
             "a": start.isoformat(),
             "b": today.isoformat(),
         }
@@ -268,8 +270,3 @@ def run(work: Path, *, orders: int = 1_000_000, repeat: int = 40) -> dict:
         "rollup": {"ledger_rows": folded, "seconds": rollup_s, "rows_per_s": folded / rollup_s if rollup_s else 0},
         "ranges": ranges,
     }
-
-
-def clock_zone(app):
-    with app.app_context():
-        return clock.local_zone()

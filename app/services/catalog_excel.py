@@ -16,26 +16,22 @@ so a crafted workbook (a zip bomb, a million rows) is refused rather than exhaus
 from __future__ import annotations
 
 import io
-import secrets
 import zipfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Font
 from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import Merchant, Product
-from app.services import audit, catalog, clock, files
+from app.services import audit, catalog, clock, import_reports
 from app.services.errors import ValidationFailed
 from app.services.stock import sync_stock_alerts
 
@@ -58,7 +54,6 @@ COLUMNS = (
 REQUIRED = {"name", "price"}
 YES = {"1", "yes", "y", "true", "是", "上架", "✓"}
 NO = {"0", "no", "n", "false", "否", "下架", ""}
-BAD_FILL = PatternFill("solid", fgColor="FFC7CE")
 
 
 @dataclass
@@ -366,37 +361,8 @@ def import_catalogue(merchant: Merchant, data: bytes, *, actor: str) -> dict[str
     return counts
 
 
-# ---- error reports
-
-
 def _write_report(merchant_id: int, header: list[str], raw_rows: list[list], errors: list[RowError]) -> str:
-    """The sheet as sent with an errors column and the bad cells marked; returns its file name."""
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "errors"
-    keys = list(_known_headers().get(_norm(h)) for h in header)
-    sheet.append([*header, _("Errors")])
-    by_row: dict[int, list[RowError]] = {}
-    for error in errors:
-        by_row.setdefault(error.row, []).append(error)
-    for number, raw in enumerate(raw_rows, start=2):
-        messages = by_row.get(number, [])
-        cells = [ILLEGAL_CHARACTERS_RE.sub("?", _text(v)) for v in raw]  # as sent, writable
-        sheet.append([*cells, "; ".join(e.message for e in messages)])
-        for error in messages:
-            if error.column in keys:
-                sheet.cell(row=number, column=keys.index(error.column) + 1).fill = BAD_FILL
-    for error in by_row.get(1, []):
-        sheet.cell(row=1, column=len(header) + 1, value=error.message)
-    name = f"import-errors-{datetime.now(UTC):%Y%m%d%H%M%S}-{secrets.token_hex(8)}.xlsx"
-    with files.replacing(files.merchant_exports(merchant_id) / name) as tmp:
-        book.save(tmp)
-    return name
-
-
-def report_path(merchant_id: int, name: str) -> Path | None:
-    """A report of this merchant by its name; None for anything else (names are ours)."""
-    if not name.startswith("import-errors-") or not name.endswith(".xlsx") or "/" in name or ".." in name:
-        return None
-    path = files.merchant_exports(merchant_id) / name
-    return path if path.is_file() else None
+    """The refused sheet with its errors, saved for download (services/import_reports.py)."""
+    keys = [_known_headers().get(_norm(h)) for h in header]
+    rows = [[_text(v) for v in raw] for raw in raw_rows]
+    return import_reports.write(merchant_id, header, keys, rows, errors)

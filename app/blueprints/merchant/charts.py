@@ -15,15 +15,12 @@ LEFT, RIGHT, TOP, BOTTOM = 92, 44, 16, 28
 
 def nice_ceiling(value: int) -> int:
     """The smallest 1, 2 or 5 × 10ⁿ at or above `value` (at least 1), so axis ticks read well."""
-    if value <= 1:
-        return 1
     magnitude = 1
-    while magnitude * 10 < value:
+    while True:
+        for step in (1, 2, 5):
+            if step * magnitude >= value:
+                return step * magnitude
         magnitude *= 10
-    for step in (1, 2, 5, 10):
-        if step * magnitude >= value:
-            return step * magnitude
-    return 10 * magnitude  # pragma: no cover - the loop always returns
 
 
 def axis_top(value: int, ticks: int) -> int:

@@ -10,7 +10,7 @@ from flask_login import current_user
 from app.blueprints.access import merchant_area_required
 from app.blueprints.leader.forms import PlainForm
 from app.blueprints.merchant import bp
-from app.services import audit, catalog_excel
+from app.services import audit, catalog_excel, import_reports
 from app.services.errors import NotFound, ValidationFailed
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -72,7 +72,7 @@ def products_import():
 @bp.get("/products/import-reports/<name>")
 @merchant_area_required("products")
 def products_import_report(name: str):
-    path = catalog_excel.report_path(g.merchant.id, name)
+    path = import_reports.report_path(g.merchant.id, name)
     if path is None:
         raise NotFound()
     return xlsx_download(path.read_bytes(), name)
