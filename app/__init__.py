@@ -30,7 +30,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     from app.engine import WRITES_LATE_ATTR, install_engine_hooks, sqlite_begin_mode
 
-    install_engine_hooks(app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    install_engine_hooks(app.config["SQLITE_BUSY_TIMEOUT_MS"], app.config["SQLITE_BACKGROUND_CHECKPOINTS"])
+    _trust_proxies(app)
     _init_extensions(app)
 
     @app.before_request
@@ -60,6 +61,16 @@ def create_app(config: dict | None = None) -> Flask:
 
         jobs.start_scheduler(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES proxies, take the client's address, scheme and host from the
+    X-Forwarded-* headers they set, so rate limits key on the customer, not on the proxy."""
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def _init_extensions(app: Flask) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -84,6 +85,24 @@ def register(app: Flask) -> None:
     for job_id in JOBS:
         make_job_command(job_id)
 
+    @jobs_group.command("status")
+    def jobs_status():
+        """Show each scheduled job's lease: who runs it now, when it is due, its last run."""
+        from app.services.job_leases import status
+
+        rows = status()
+        if not rows:
+            click.echo("no scheduled job has run yet")
+        for row in rows:
+            running = f"running on {row['holder']} until {row['lease_until']:%H:%M:%S}" if row["holder"] else "idle"
+            last = "never finished"
+            if row["last_finished_at"]:
+                last = f"last {row['last_finished_at']:%Y-%m-%d %H:%M:%S} on {row['last_holder']}: {row['last_result']}"
+            error = f"  error: {row['last_error']}" if row["last_error"] else ""
+            click.echo(
+                f"{row['job_id']:<24} {running}; due {row['next_due_at']:%H:%M:%S}; runs {row['runs']}; {last}{error}"
+            )
+
     @app.cli.command("scheduler")
     def scheduler_cmd():
         """Run the scheduler as a standalone process (no web server)."""
@@ -120,3 +139,57 @@ def register(app: Flask) -> None:
 
         for line in seed_demo():
             click.echo(line)
+
+    @app.cli.command("backup")
+    @click.argument("path", required=False, type=click.Path(dir_okay=True, path_type=Path))
+    def backup_cmd(path):
+        """Copy the SQLite database while the app keeps running, then verify the copy.
+
+        PATH: a new file, or a folder for a file named groupbuy-YYYYmmdd-HHMMSS.sqlite3 (UTC);
+        default instance/backups/. An existing file is never replaced.
+        """
+        from app.services.backups import BackupRefused, take_backup
+
+        try:
+            info = take_backup(path)
+        except BackupRefused as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"backup written: {info.path}")
+        _describe_backup(info)
+
+    @app.cli.command("restore")
+    @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--yes", is_flag=True, help="Really replace the database (the app and schedulers are stopped).")
+    def restore_cmd(path, yes):
+        """Replace the SQLite database with a backup, keeping the current one beside it.
+
+        Without --yes only checks the backup. Stop the app and every scheduler first.
+        """
+        from app.services.backups import BackupRefused, check_restorable, restore_backup, sqlite_database
+
+        try:
+            database = sqlite_database()
+            info = check_restorable(path)
+            if not yes:
+                click.echo(f"{path} is a valid backup:")
+                _describe_backup(info)
+                raise BackupRefused(
+                    f"Restoring replaces {database}. Stop the app and every scheduler first, "
+                    "then run the same command with --yes."
+                )
+            restored = restore_backup(path)
+        except BackupRefused as exc:
+            raise click.ClickException(str(exc)) from None
+        if restored.kept:
+            click.echo(f"the database as it was is kept as {restored.kept}")
+        click.echo(f"restored {path} into {database}")
+        _describe_backup(restored.database)
+
+
+def _describe_backup(info) -> None:
+    click.echo(f"  size: {info.size:,} bytes")
+    click.echo(f"  orders: {info.orders:,}")
+    if info.schema == "older":
+        click.echo(f"  revision: {info.revision} (older than this release: run `flask db upgrade` after restoring)")
+    else:
+        click.echo(f"  revision: {info.revision} ({info.schema})")

@@ -40,6 +40,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     db_url = (
         overrides.pop("DATABASE_URL", None) or env.get("DATABASE_URL") or (f"sqlite:///{instance / 'groupbuy.sqlite3'}")
     )
+    redis_url = overrides.pop("REDIS_URL", None) or env.get("REDIS_URL", "")
     secret = overrides.pop("SECRET_KEY", None) or env.get("SECRET_KEY") or _instance_secret(instance, "secret_key")
     config = {
         "SECRET_KEY": secret,
@@ -48,6 +49,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "TIMEZONE": env.get("TIMEZONE", "Asia/Shanghai"),
         "SCHEDULER_ENABLED": _bool(env.get("SCHEDULER_ENABLED"), False),
         "SCHEDULER_INTERVAL_SECONDS": int(env.get("SCHEDULER_INTERVAL_SECONDS", "15")),
+        # How long a scheduler's claim on a job holds without renewal (it renews a third of the
+        # way through); a process that died holding a job frees it after this long.
+        "JOB_LEASE_SECONDS": int(env.get("JOB_LEASE_SECONDS", "120")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), False),
@@ -55,10 +59,21 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), False),
         "WTF_CSRF_TIME_LIMIT": None,
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Shared state across workers and hosts: with REDIS_URL set, rate limits count there, so
+        # ten tries at one host and ten at another are twenty, not ten each.
+        "REDIS_URL": redis_url,
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or redis_url or "memory://",
+        "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "groupbuy"),
+        # Redis down: count in memory per process meanwhile rather than fail every limited request.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
+        # Proxies in front of the app that append to X-Forwarded-For (nginx alone: 1). With 0 the
+        # client address is the socket's, so behind a proxy every customer would share one rate
+        # limit; more than the real number would let clients forge their address.
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per 5 minutes"),
         "CODE_ENTRY_RATE_LIMIT": env.get("CODE_ENTRY_RATE_LIMIT", "10 per 5 minutes"),
+        "ORDER_RATE_LIMIT": env.get("ORDER_RATE_LIMIT", "30 per minute"),
         "BABEL_DEFAULT_LOCALE": env.get("DEFAULT_LOCALE", "zh"),
         "BABEL_DEFAULT_TIMEZONE": env.get("TIMEZONE", "Asia/Shanghai"),
         "PAYMENT_PROVIDERS": env.get("PAYMENT_PROVIDERS", "simulator,offline").split(","),
@@ -68,6 +83,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS", "30000")),
         "SQLITE_IMMEDIATE_WRITES": _bool(env.get("SQLITE_IMMEDIATE_WRITES"), True),
+        # WAL checkpoints from a thread, not inside the commit of whichever request crosses the
+        # threshold (app/engine_checkpoints.py).
+        "SQLITE_BACKGROUND_CHECKPOINTS": _bool(env.get("SQLITE_BACKGROUND_CHECKPOINTS"), True),
         # Robots and webhooks may only be called on public https addresses unless this is set
         # (a closed network, or the tests' loopback receivers): see services/channels.py.
         "WEBHOOK_ALLOW_PRIVATE": _bool(env.get("WEBHOOK_ALLOW_PRIVATE"), False),

@@ -10,7 +10,10 @@ requests (GET/HEAD) begin DEFERRED so they never wait for a writer.
 Writers of one process queue on a mutex per database file rather than on SQLite's busy
 handler: that handler polls with sleeps of up to 100 ms, so under load a waiting writer often
 sleeps long after the lock came free, which is where the slow tail of a busy counter came
-from. The busy timeout still arbitrates between processes (the CLI, a second server).
+from. Between processes (several gunicorn workers, the scheduler, the CLI) the thread holding
+its process's mutex then takes an advisory lock on a file beside the database, polled every
+millisecond or two rather than SQLite's up to 100 ms; past the busy timeout a writer goes on
+without it and SQLite's own timeout decides, as before.
 
 A view marked `writes_late` begins DEFERRED and calls `begin_writing()` just before its first
 write: its reads (token, permissions, the replay check) then run beside other writers and the
@@ -19,12 +22,17 @@ write lock is held only for the writes themselves.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
+import time
 from contextvars import ContextVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+
+from app import engine_checkpoints
 
 # "IMMEDIATE", "DEFERRED" or "WRITES_LATE" (DEFERRED until begin_writing(), then IMMEDIATE);
 # set per request in create_app, IMMEDIATE for jobs and the CLI.
@@ -32,7 +40,9 @@ sqlite_begin_mode: ContextVar[str] = ContextVar("sqlite_begin_mode", default="IM
 WRITES_LATE_ATTR = "sqlite_writes_late"
 _installed = False
 _busy_timeout_s = 30.0
+_background_checkpoints = True
 _mutexes: dict[str, threading.Lock] = {}
+_lock_fds: dict[tuple[int, str], int | None] = {}
 _mutexes_guard = threading.Lock()
 
 
@@ -65,14 +75,22 @@ class WriteQueuedConnection(sqlite3.Connection):
     BEGIN IMMEDIATE until COMMIT, ROLLBACK or close."""
 
     _held: threading.Lock | None = None
+    _file_held: int | None = None
 
-    def hold(self, mutex: threading.Lock) -> None:
+    def hold(self, mutex: threading.Lock, lock_fd: int | None = None) -> None:
         # Past the busy timeout, go on without the mutex: SQLite's own timeout then decides,
         # as it did before (and a thread with two connections cannot deadlock itself).
-        if mutex.acquire(timeout=_busy_timeout_s):
-            self._held = mutex
+        deadline = time.monotonic() + _busy_timeout_s
+        if not mutex.acquire(timeout=_busy_timeout_s):
+            return
+        self._held = mutex
+        if lock_fd is not None and _lock_file(lock_fd, deadline):
+            self._file_held = lock_fd
 
     def release(self) -> None:
+        fd, self._file_held = self._file_held, None
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
         mutex, self._held = self._held, None
         if mutex is not None:
             mutex.release()
@@ -82,6 +100,10 @@ class WriteQueuedConnection(sqlite3.Connection):
             super().commit()
         finally:
             self.release()
+        if _background_checkpoints:
+            engine_checkpoints.ensure_running(self.database)
+
+    database = ""  # the file, set on connect, for the checkpointer
 
     def rollback(self) -> None:
         try:
@@ -111,9 +133,40 @@ def _mutex_for(database: str) -> threading.Lock:
         return _mutexes.setdefault(database, threading.Lock())
 
 
-def install_engine_hooks(busy_timeout_ms: int) -> None:
-    global _installed, _busy_timeout_s
+def _lock_fd_for(database: str) -> int | None:
+    """This process's descriptor of the writers' lock file beside `database` (None: no file
+    database, or the folder is read-only). Per pid: a descriptor inherited across fork shares
+    its lock with the parent, so a forked worker opens its own."""
+    if not database or database == ":memory:":
+        return None
+    key = (os.getpid(), database)
+    with _mutexes_guard:
+        if key not in _lock_fds:
+            try:
+                _lock_fds[key] = os.open(f"{database}-writers.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError:
+                _lock_fds[key] = None
+        return _lock_fds[key]
+
+
+def _lock_file(fd: int, deadline: float) -> bool:
+    """Take the cross-process writers' lock, polling briefly; False past the deadline."""
+    delay = 0.0005
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(delay)
+            delay = min(delay * 2, 0.002)
+
+
+def install_engine_hooks(busy_timeout_ms: int, background_checkpoints: bool = True) -> None:
+    global _installed, _busy_timeout_s, _background_checkpoints
     _busy_timeout_s = busy_timeout_ms / 1000
+    _background_checkpoints = background_checkpoints
     if _installed:
         return
     _installed = True
@@ -127,6 +180,10 @@ def install_engine_hooks(busy_timeout_ms: int) -> None:
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            if isinstance(dbapi_connection, WriteQueuedConnection) and _background_checkpoints:
+                # A thread checkpoints instead of the commits (engine_checkpoints.py).
+                cursor.execute(f"PRAGMA wal_autocheckpoint={engine_checkpoints.SAFETY_NET_PAGES}")
+                dbapi_connection.database = cursor.execute("PRAGMA database_list").fetchone()[2]
             cursor.close()
 
     @event.listens_for(Engine, "begin")
@@ -140,7 +197,8 @@ def install_engine_hooks(busy_timeout_ms: int) -> None:
         raw = conn.connection.dbapi_connection
         queued = isinstance(raw, WriteQueuedConnection)
         if queued:
-            raw.hold(_mutex_for(conn.engine.url.database or ""))
+            database = conn.engine.url.database or ""
+            raw.hold(_mutex_for(database), _lock_fd_for(database))
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:

@@ -1,10 +1,17 @@
-"""APScheduler wiring. Each job calls one service, has a stable id, and is safe to re-run:
-two schedulers (web process + `flask scheduler`) may both run and still do the work once."""
+"""APScheduler wiring. Each job calls one service, has a stable id, and is safe to re-run.
+
+Any number of processes may run a scheduler (web hosts, `flask scheduler`): every tick a process
+claims the job's lease row first (services/job_leases.py), so each due job runs in one process,
+once per interval across all of them. `flask jobs <id>` runs a job at once, without the lease.
+"""
 
 from __future__ import annotations
 
 import importlib
 import logging
+import threading
+from contextlib import nullcontext
+from datetime import timedelta
 
 from flask import Flask
 
@@ -30,33 +37,89 @@ def resolve(job_id: str):
     return getattr(importlib.import_module(module_name), func_name)
 
 
-def run_job(app: Flask, job_id: str) -> int:
-    """Run one job in its own app context; errors are logged, not raised into the scheduler."""
+def run_job(app: Flask, job_id: str, holder: str | None = None) -> int:
+    """Run one job in its own app context; errors are logged, not raised into the scheduler.
+    With a `holder` (a scheduler's tick) the job runs only if this process wins its lease."""
     with app.app_context():
         from app.extensions import db
+        from app.services import job_leases
 
+        interval = timedelta(seconds=app.config["SCHEDULER_INTERVAL_SECONDS"])
+        lease = timedelta(seconds=app.config["JOB_LEASE_SECONDS"])
+        started = None
         try:
-            return resolve(job_id)()
-        except Exception:
+            if holder is not None:
+                started = job_leases.claim(job_id, holder, lease=lease)
+                if started is None:
+                    return 0  # not due yet, or another process runs it
+            with _LeaseKeeper(app, job_id, holder, lease) if started else nullcontext():
+                count, error = resolve(job_id)(), None
+        except Exception as exc:
             db.session.rollback()
             log.exception("job %s failed; it will run again on the next tick", job_id)
-            return 0
+            count, error = 0, f"{type(exc).__name__}: {exc}"
+        try:
+            if started is not None and not job_leases.finish(
+                job_id, holder, started, interval=interval, result=count, error=error
+            ):
+                log.warning("job %s outlived its lease; another scheduler took it over", job_id)
+        except Exception:
+            db.session.rollback()
+            log.exception("job %s ran but its lease was not handed back; it frees itself when it runs out", job_id)
         finally:
             db.session.remove()
+        return count
+
+
+class _LeaseKeeper:
+    """Renews a running job's lease from a thread, a third of the lease at a time, so a long
+    run (a close of a million orders) is not taken over while it is still working."""
+
+    def __init__(self, app: Flask, job_id: str, holder: str, lease: timedelta):
+        self.app, self.job_id, self.holder, self.lease = app, job_id, holder, lease
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"lease-{job_id}", daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+
+    def _beat(self) -> None:
+        from app.extensions import db
+        from app.services import job_leases
+
+        while not self.stop.wait(self.lease.total_seconds() / 3):
+            with self.app.app_context():
+                try:
+                    # On SQLite this waits while the job itself holds the write lock; a beat
+                    # that times out is tried again, and the lease is three beats long.
+                    job_leases.renew(self.job_id, self.holder, lease=self.lease)
+                except Exception:
+                    db.session.rollback()
+                    log.info("could not renew the lease of job %s this time", self.job_id)
+                finally:
+                    db.session.remove()
 
 
 def build_scheduler(app: Flask, *, blocking: bool = False):
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
 
+    from app.services.job_leases import new_holder
+
     scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone="UTC")
     seconds = app.config["SCHEDULER_INTERVAL_SECONDS"]
+    holder = new_holder()
     for job_id in JOBS:
         scheduler.add_job(
             run_job,
             "interval",
             seconds=seconds,
-            args=[app, job_id],
+            args=[app, job_id, holder],
             id=job_id,
             replace_existing=True,
             max_instances=1,

@@ -1,6 +1,11 @@
-"""`python -m bench` (`make bench`): run the benchmarks, print each figure beside its baseline, save JSON.
+"""`python -m bench` (`make bench`): run the benchmarks, print each figure beside its baseline, save them.
 
-Benchmarks report; they never fail on a missed target (the exit status is 0 unless something broke).
+The six figures of issue #6 — order rush, close at scale (SQLite, and PostgreSQL when it answers),
+redemption, labels, dashboards, and the workers' peak memory inside the close and dashboard
+figures — run by default, in about ten minutes on two cores. The documents benchmark (issue #5)
+runs with `--only documents`. A full run writes the headline table to bench/results.json and
+BENCHMARKS.md; every run writes its details to bench/results/latest.json. Benchmarks report; they
+never fail on a missed target (the exit status is 0 unless something broke).
 """
 
 from __future__ import annotations
@@ -10,14 +15,30 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import dashboard, documents, label_pdf, redeem, report
+from bench import report, summary
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+DEFAULT_SET = ("rush", "close", "redeem", "labels", "dashboard")
+CHOICES = (*DEFAULT_SET, "documents")
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/groupbuy_bench"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    import os
+
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--only", choices=("labels", "redeem", "documents", "dashboard"), help="run one benchmark")
+    parser.add_argument("--only", choices=CHOICES, action="append", help="run only these (repeatable)")
+    parser.add_argument("--rush-clients", type=int, default=200, help="concurrent buyers in the order rush (200)")
+    parser.add_argument("--rush-workers", type=int, default=None, help="gunicorn workers (the rush's default)")
+    parser.add_argument("--close-orders", type=int, default=100_000, help="paid orders in the SQLite close (100000)")
+    parser.add_argument("--close-points", type=int, default=500, help="pickup points in the close (500)")
+    parser.add_argument("--close-products", type=int, default=50, help="products in the close (50)")
+    parser.add_argument("--pg-close-orders", type=int, default=1_000_000, help="orders in the PostgreSQL close (1M)")
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("BENCH_PG_URL", PG_DEFAULT),
+        help="PostgreSQL database for the close at scale, created if missing ('' skips it)",
+    )
     parser.add_argument("--labels", type=int, default=500, help="labels in the batch (500)")
     parser.add_argument("--runs", type=int, default=5, help="timed label PDF runs (5)")
     parser.add_argument("--layout", default="50x30", help="label layout (50x30)")
@@ -34,18 +55,56 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--dash-orders", type=int, default=1_000_000, help="orders in the sales dashboard's year (1000000)"
     )
     parser.add_argument("--dash-repeat", type=int, default=40, help="timed dashboard requests per range (40)")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results (bench/results/latest.json)")
-    return parser.parse_args(argv)
+    parser.add_argument("--out", type=Path, default=RESULTS, help="detailed JSON (bench/results/latest.json)")
+    parser.add_argument("--results", type=Path, help="headline JSON (bench/results.json on a full run)")
+    parser.add_argument("--markdown", type=Path, help="BENCHMARKS.md to write (the repository's on a full run)")
+    args = parser.parse_args(argv)
+    args.selected = tuple(args.only) if args.only else DEFAULT_SET
+    full = not args.only
+    args.results = args.results or (summary.RESULTS_JSON if full else None)
+    args.markdown = args.markdown or (summary.BENCHMARKS_MD if full else None)
+    return args
 
 
-def run(args: argparse.Namespace, work: Path) -> dict:
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace, work: Path) -> tuple[dict, dict]:
+    """The detailed results and the headline rows of each benchmark run."""
     results = report.stamp({})  # machine and load average before the benchmarks add their own load
-    if args.only in (None, "labels"):
-        print(f"label PDF: seeding {args.labels} orders through the services…", file=sys.stderr)
-        results["label_pdf"] = label_pdf.run(work / "labels", count=args.labels, runs=args.runs, layout=args.layout)
-    if args.only in (None, "redeem"):
-        needed = redeem.codes_needed(args.clients, args.requests, args.flat_out)
-        print(f"redeem: seeding {needed} orders, then loading the app and the baseline…", file=sys.stderr)
+    rows: dict[str, dict] = {}
+    chosen = args.selected
+    if "rush" in chosen:
+        from bench import rush
+
+        _say(f"order rush: {args.rush_clients} buyers against gunicorn, then the bare baseline…")
+        extra = {"workers": args.rush_workers} if args.rush_workers else {}
+        results["rush"] = rush.run(work / "rush", clients=args.rush_clients, **extra)
+        rows.update(rush.headline(results["rush"]))
+    if "close" in chosen:
+        from bench import close, pg
+
+        pg_url = pg.ensure_database(args.pg_url, _say) if args.pg_url else None
+        _say(
+            f"close: {args.close_orders} paid orders on SQLite"
+            + (f", {args.pg_close_orders} on PostgreSQL…" if pg_url else "…")
+        )
+        results["close"] = close.run(
+            work / "close",
+            orders=args.close_orders,
+            points=args.close_points,
+            products=args.close_products,
+            pg_url=pg_url,
+            pg_orders=args.pg_close_orders,
+        )
+        if pg_url:
+            results["machine"]["postgresql"] = pg.server_version(pg_url)
+        rows.update(close.headline(results["close"]))
+    if "redeem" in chosen:
+        from bench import redeem
+
+        _say(f"redeem: {redeem.codes_needed(args.clients, args.requests, args.flat_out)} orders, app and baseline…")
         results["redeem"] = redeem.run(
             work / "redeem",
             clients=args.clients,
@@ -55,23 +114,41 @@ def run(args: argparse.Namespace, work: Path) -> dict:
             processes=args.processes,
             threads=args.threads,
         )
-    if args.only in (None, "documents"):
-        print(f"documents: {args.doc_orders} + {args.doc_orders // 5} orders in bulk, then 18 builds…", file=sys.stderr)
-        results["documents"] = documents.run(work / "documents", orders=args.doc_orders)
-    if args.only in (None, "dashboard"):
-        print(f"dashboard: a year of {args.dash_orders} orders in bulk, the rollup, then the page…", file=sys.stderr)
+        rows.update(redeem.headline(results["redeem"]))
+    if "labels" in chosen:
+        from bench import label_pdf
+
+        _say(f"label PDF: seeding {args.labels} orders through the services…")
+        results["label_pdf"] = label_pdf.run(work / "labels", count=args.labels, runs=args.runs, layout=args.layout)
+        rows.update(label_pdf.headline(results["label_pdf"]))
+    if "dashboard" in chosen:
+        from bench import dashboard
+
+        _say(f"dashboard: a year of {args.dash_orders} orders in bulk, the rollup, then the pages…")
         results["dashboard"] = dashboard.run(work / "dashboard", orders=args.dash_orders, repeat=args.dash_repeat)
-    return report.judge(results)
+        rows.update(dashboard.headline(results["dashboard"]))
+    if "documents" in chosen:
+        from bench import documents
+
+        _say(f"documents: {args.doc_orders} + {args.doc_orders // 5} orders in bulk, then 18 builds…")
+        results["documents"] = documents.run(work / "documents", orders=args.doc_orders)
+    return report.judge(results), summary.with_ratios(rows)
 
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="groupbuy-bench-") as work:
-        results = run(args, Path(work))
-    print(report.render(results))
-    report.write_json(results, args.out)
-    print(f"\nresults written to {args.out}")
-    return results
+        results, rows = run(args, Path(work))
+    details = report.render(results)
+    print(details)
+    if rows:
+        print("\n" + summary.render(rows))
+    report.write_json({**results, "headline": rows}, args.out)
+    print(f"\ndetails written to {args.out}")
+    if args.results:
+        summary.write(rows, results, details, json_path=args.results, md_path=args.markdown)
+        print(f"headline figures written to {args.results}" + (f" and {args.markdown}" if args.markdown else ""))
+    return {**results, "headline": rows}
 
 
 if __name__ == "__main__":

@@ -114,3 +114,33 @@ def run(
         "app": app_results,
         "baseline": base_results,
     }
+
+
+def headline(result: dict) -> dict[str, dict]:
+    """Paced scanners' latency and flat-out throughput, beside the bare Flask + SQL redeem."""
+    from bench.report import REDEEM_P99_TARGET_MS, REDEEM_TARGET_CLIENTS
+
+    app, base = result["app"], result["baseline"]
+    label = "bare Flask + one SQL update, same waitress settings"
+    rows = {}
+    if "paced" in app:
+        judged = result["clients"] >= REDEEM_TARGET_CLIENTS
+        for pct in ("p50", "p99"):
+            rows[f"redeem_{pct}"] = {
+                "value": round(app["paced"][f"{pct}_ms"], 1),
+                "unit": "ms",
+                "baseline": round(base["paced"][f"{pct}_ms"], 1),
+                "baseline_label": f"{label}; {result['clients']} scanners ~1 scan/s each",
+                "target": f"≤ {REDEEM_P99_TARGET_MS:g} ms" if pct == "p99" else None,
+                "met": app["paced"]["p99_ms"] <= REDEEM_P99_TARGET_MS if pct == "p99" and judged else None,
+            }
+    if "flat_out" in app:
+        rows["redeem_throughput"] = {
+            "value": round(app["flat_out"]["throughput_rps"], 1),
+            "unit": "redeems/s",
+            "baseline": round(base["flat_out"]["throughput_rps"], 1),
+            "baseline_label": f"{label}; {result['clients']} scanners with no pause",
+            "target": None,
+            "met": None,
+        }
+    return rows

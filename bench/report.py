@@ -183,6 +183,17 @@ def _dashboard_lines(f: dict) -> list[str]:
             f" {_ms(f['worst_p95_ms'])}): {_met(f['target_met'])}"
         )
     lines.append("    (raw SQL over orders: the overview's own figures without summary tables, for comparison)")
+    if "leader_today" in f:
+        leader, memory = f["leader_today"], f["worker_memory"]
+        page, raw = leader["page"], leader["raw_sql"]
+        lines += [
+            f"  the leader's Today page (GET /leader/, {leader['leader_orders_added']:,} of the orders are one"
+            f" leader's): p50/p95 {_ms(page['p50_ms'])} / {_ms(page['p95_ms'])} | raw SQL of its queries"
+            f" {_ms(raw['p50_ms'])} / {_ms(raw['p95_ms'])}; figures shown = raw SQL:"
+            f" {'yes' if leader['figures_agree'] else 'NO'} ({leader['shown']})",
+            f"  the serving worker's peak RSS {memory['peak_rss_mib']:.0f} MiB"
+            f" (idle app process {memory['idle']['rss_mib']:.0f} MiB)",
+        ]
     return lines
 
 

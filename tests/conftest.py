@@ -34,7 +34,9 @@ _seq = itertools.count(1)
 
 def pytest_generate_tests(metafunc):
     if "engine_name" in metafunc.fixturenames:
-        names = ["sqlite"] if metafunc.definition.get_closest_marker("sqlite_only") else ["sqlite", "postgresql"]
+        marker = metafunc.definition.get_closest_marker
+        names = ["sqlite"] if marker("sqlite_only") else ["postgresql"] if marker("postgresql_only") else None
+        names = names or ["sqlite", "postgresql"]
         metafunc.parametrize("engine_name", names, scope="session")
 
 

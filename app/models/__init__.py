@@ -7,6 +7,7 @@ from app.models.catalog import Product, StockAlert
 from app.models.channels import ChannelDelivery, NotificationChannel
 from app.models.deliveries import DeliveryBatch
 from app.models.documents import DocumentJob
+from app.models.jobs import JobRun
 from app.models.notifications import AuditRecord, Notification, NotificationMute, OutboxMessage
 from app.models.orders import CustomerItemUsage, Order, OrderEvent, OrderItem, PointWindowUsage
 from app.models.payments import Payment, Refund
@@ -24,6 +25,7 @@ __all__ = [
     "CustomerSketch",
     "DeliveryBatch",
     "DocumentJob",
+    "JobRun",
     "Leader",
     "Merchant",
     "MerchantSalesDaily",

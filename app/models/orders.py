@@ -41,6 +41,9 @@ class Order(db.Model):
         # A window's orders at one pickup point in id order: the packing list pages through these,
         # and without it SQLite walks the whole window once per point (points × orders).
         Index("ix_orders_window_id_pickup_point_id_id", "window_id", "pickup_point_id", "id"),
+        # The leader's Today counts (waiting, overdue, awaiting arrival) from the index alone: by
+        # leader_id only, a leader with a year of orders had each count read every one of them.
+        Index("ix_orders_leader_id_status_arrived_at", "leader_id", "status", "arrived_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

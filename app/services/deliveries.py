@@ -63,8 +63,9 @@ def get_batch_for_leader(leader_id: int, batch_id: int) -> DeliveryBatch:
     )
 
 
-def batches_for_leader(leader_id: int, status: str | None = None) -> list[DeliveryBatch]:
-    """Batches bound for the leader's pickup points, newest first."""
+def batches_for_leader(leader_id: int, status: str | None = None, *, unfinished: bool = False) -> list[DeliveryBatch]:
+    """Batches bound for the leader's pickup points, newest first; `unfinished`: not yet done
+    (filtered here, not after loading: a year of a busy leader's batches is hundreds)."""
     stmt = (
         select(DeliveryBatch)
         .join(PickupPoint, PickupPoint.id == DeliveryBatch.pickup_point_id)
@@ -74,6 +75,8 @@ def batches_for_leader(leader_id: int, status: str | None = None) -> list[Delive
     )
     if status:
         stmt = stmt.where(DeliveryBatch.status == status)
+    if unfinished:
+        stmt = stmt.where(DeliveryBatch.status != "done")
     return list(db.session.scalars(stmt))
 
 

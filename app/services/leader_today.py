@@ -38,7 +38,7 @@ def today_summary(leader: Leader, user_id: int) -> dict:
     return {
         "windows": shown,
         "sales": sales,
-        "batches": [b for b in deliveries.batches_for_leader(leader.id) if b.status != "done"],
+        "batches": deliveries.batches_for_leader(leader.id, unfinished=True),
         "waiting_pickup": _count(Order.leader_id == leader.id, Order.status == "ready_for_pickup"),
         "overdue": _count(
             Order.leader_id == leader.id,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.extensions import db
 from app.models import Order, OrderEvent, OrderItem, PickupCode, PickupPoint, ShareLink, Window, WindowItem
@@ -68,7 +68,13 @@ def window_state(window: Window) -> str:
 def _link_or_404(slug: str) -> ShareLink:
     link = None
     if slug and len(slug) <= 16:
-        link = db.session.scalar(select(ShareLink).where(ShareLink.slug == slug))
+        # With what every caller reads next (is the window's merchant active, the leader): one
+        # query instead of three lazy loads on the path of every order.
+        link = db.session.scalar(
+            select(ShareLink)
+            .where(ShareLink.slug == slug)
+            .options(joinedload(ShareLink.window).joinedload(Window.merchant), joinedload(ShareLink.leader))
+        )
     if link is None:
         raise NotFound()
     return link
@@ -141,7 +147,7 @@ def _validate_lines(window: Window, lines: dict, errors: dict[str, str]) -> list
             for item in db.session.scalars(
                 select(WindowItem)
                 .where(WindowItem.window_id == window.id, WindowItem.id.in_(sorted(wanted)))
-                .options(selectinload(WindowItem.product))
+                .options(joinedload(WindowItem.product))
             )
         }
     for item_id in wanted:

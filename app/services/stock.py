@@ -8,41 +8,47 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 
 from app.extensions import db
 from app.models import Leader, MerchantMember, Product, StockAlert, Window, WindowItem, WindowLeader
 from app.services import clock, notifications
 from app.services.notification_texts import N_, message
 
+_products = Product.__table__
+# Both run for every product of every order: built once as Core statements, since building
+# them per call cost more than running them (see app/services/reservations.py).
+_OPEN = (
+    update(_products)
+    .where(
+        _products.c.id == bindparam("product_id"),
+        _products.c.stock_alert_open.is_(False),
+        _products.c.stock <= _products.c.low_stock_threshold,
+    )
+    .values(stock_alert_open=True)
+)
+_CLEAR = (
+    update(_products)
+    .where(
+        _products.c.id == bindparam("product_id"),
+        _products.c.stock_alert_open.is_(True),
+        _products.c.stock > _products.c.low_stock_threshold,
+    )
+    .values(stock_alert_open=False)
+)
+
 
 def sync_stock_alerts(product_ids: Iterable[int]) -> list[StockAlert]:
     """In the caller's transaction, open or clear alerts for these products. Returns opened."""
     opened: list[StockAlert] = []
+    if db.session.autoflush:
+        db.session.flush()  # Core statements do not autoflush: let them see a stock set on the object
     for product_id in sorted(set(product_ids)):
-        did_open = db.session.execute(
-            update(Product)
-            .where(
-                Product.id == product_id,
-                Product.stock_alert_open.is_(False),
-                Product.stock <= Product.low_stock_threshold,
-            )
-            .values(stock_alert_open=True)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        did_open = db.session.execute(_OPEN, {"product_id": product_id}).rowcount
         if did_open:
             opened.append(_open_alert(product_id))
             continue
-        did_clear = db.session.execute(
-            update(Product)
-            .where(
-                Product.id == product_id,
-                Product.stock_alert_open.is_(True),
-                Product.stock > Product.low_stock_threshold,
-            )
-            .values(stock_alert_open=False)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        did_clear = db.session.execute(_CLEAR, {"product_id": product_id}).rowcount
         if did_clear:
             db.session.execute(
                 update(StockAlert)

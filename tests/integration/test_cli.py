@@ -64,3 +64,19 @@ def test_every_job_has_a_run_once_command(app):
         result = runner.invoke(args=["jobs", job_id])
         assert result.exit_code == 0, result.output
         assert result.output.startswith(f"{job_id}: ")
+
+
+def test_jobs_status_shows_who_holds_each_job_and_its_last_run(app, frozen_clock):
+    from datetime import timedelta
+
+    from app.services import job_leases
+
+    runner = app.test_cli_runner()
+    assert "no scheduled job has run yet" in runner.invoke(args=["jobs", "status"]).output
+    started = job_leases.claim("scan-stock", "host-a:11:ab", lease=timedelta(seconds=120))
+    job_leases.finish("scan-stock", "host-a:11:ab", started, interval=timedelta(seconds=15), result=3)
+    job_leases.claim("close-windows", "host-b:22:cd", lease=timedelta(seconds=120))
+    out = runner.invoke(args=["jobs", "status"]).output
+    close_line, scan_line = out.splitlines()
+    assert close_line.startswith("close-windows") and "running on host-b:22:cd until 02:02:00" in close_line
+    assert scan_line.startswith("scan-stock") and "idle" in scan_line and "on host-a:11:ab: 3" in scan_line

@@ -25,6 +25,20 @@ def require_pg() -> str:
     pytest.skip("PostgreSQL suite: set TEST_DATABASE_URL to run it")
 
 
+def require_redis() -> str:
+    """The local Redis the shared rate limits are tested against (database 15 unless told)."""
+    import redis
+
+    url = os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+        return url
+    except redis.RedisError as exc:
+        if IN_CI:
+            pytest.fail(f"Redis at {url} is not answering ({exc}): in CI the shared-state tests must run")
+        pytest.skip(f"shared-state tests: no Redis at {url} ({exc})")
+
+
 def reset_pg_schema(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:

@@ -21,9 +21,19 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, database_url: str, secret_key: str, instance_path: str, threads: int = 16):
+    def __init__(
+        self,
+        database_url: str,
+        secret_key: str,
+        instance_path: str,
+        threads: int = 16,
+        *,
+        scheduler: bool = False,
+        env: dict[str, str] | None = None,
+    ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        overrides = env or {}
         env = dict(os.environ)
         env.update(
             DATABASE_URL=database_url,
@@ -34,8 +44,9 @@ class LiveServer:
             RATELIMIT_ENABLED="0",
             PYTHONUNBUFFERED="1",
         )
+        env.update(overrides)
         # A file, not a pipe: a pipe nobody reads fills up and stalls the server.
-        self.log_path = Path(instance_path) / "server.log"
+        self.log_path = Path(instance_path) / f"server-{self.port}.log"
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [
@@ -43,7 +54,7 @@ class LiveServer:
                 "-m",
                 "flask",
                 "serve",
-                "--no-scheduler",
+                "--scheduler" if scheduler else "--no-scheduler",
                 "--port",
                 str(self.port),
                 "--threads",

@@ -93,3 +93,21 @@ def test_dashboard_benchmark_pages_agree_with_raw_sql_over_the_orders(tmp_path, 
         assert figures["figures_agree"] is True  # the summaries hold exactly what the orders say
         assert figures["page"]["n"] == figures["overview_api"]["n"] == 2
     assert saved["target_met"] is None  # judged at 1,000,000 orders only
+
+
+def test_headline_figures_are_written_as_json_rows_and_a_markdown_table_beside_their_baselines(tmp_path, capsys):
+    results, markdown = tmp_path / "results.json", tmp_path / "BENCHMARKS.md"
+    args = ["--only", "labels", "--labels", "4", "--runs", "1", "--out", str(tmp_path / "latest.json")]
+    bench.main([*args, "--results", str(results), "--markdown", str(markdown)])
+
+    printed = capsys.readouterr().out
+    assert "labels_4_pdf" in printed and "baseline is" in printed
+    rows = json.loads(results.read_text())
+    assert list(rows) == ["labels_4_pdf"]
+    row = rows["labels_4_pdf"]
+    assert set(row) == {"value", "unit", "baseline", "ratio", "target", "met"}
+    assert row["unit"] == "s" and row["value"] > 0 and row["baseline"] > 0
+    assert row["ratio"] == round(row["value"] / row["baseline"], 3)
+    assert row["met"] is None  # judged at 500 labels only
+    text = markdown.read_text()
+    assert text.startswith("# Benchmarks") and "| labels_4_pdf |" in text and "raw QR encoding" in text
