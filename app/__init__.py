@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 from flask import Flask, request
@@ -30,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from app.engine import WRITES_LATE_ATTR, install_engine_hooks, sqlite_begin_mode
 
+    _configure_logging(app.config["LOG_LEVEL"])
     install_engine_hooks(app.config["SQLITE_BUSY_TIMEOUT_MS"], app.config["SQLITE_BACKGROUND_CHECKPOINTS"])
     _trust_proxies(app)
     _init_extensions(app)
@@ -61,6 +63,17 @@ def create_app(config: dict | None = None) -> Flask:
 
         jobs.start_scheduler(app)
     return app
+
+
+def _configure_logging(level: str) -> None:
+    """Our own loggers' lines (a long close's progress, jobs, the scheduler) on stderr, where
+    gunicorn, systemd's journal and the CLI show them; Python drops INFO lines otherwise."""
+    logger = logging.getLogger("app")
+    if level and not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(level.upper())
 
 
 def _trust_proxies(app: Flask) -> None:

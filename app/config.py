@@ -47,6 +47,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": db_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(db_url),
         "TIMEZONE": env.get("TIMEZONE", "Asia/Shanghai"),
+        # Level of the app's own log lines on stderr ("" leaves logging to the host program).
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         "SCHEDULER_ENABLED": _bool(env.get("SCHEDULER_ENABLED"), False),
         "SCHEDULER_INTERVAL_SECONDS": int(env.get("SCHEDULER_INTERVAL_SECONDS", "15")),
         # How long a scheduler's claim on a job holds without renewal (it renews a third of the

@@ -115,12 +115,16 @@ def render(results: dict) -> str:
         f"GroupBuy benchmarks · {info['cpus']} CPUs · Python {info['python']} · SQLite {info['sqlite']}"
         f" · {results['generated_at']} · load average at start {info['load_average_1min']:.2f}",
     ]
+    if "rush" in results:
+        lines += _rush_lines(results["rush"])
+    if "close" in results:
+        lines += _close_lines(results["close"])
     if "label_pdf" in results:
         f = results["label_pdf"]
         lib, ours = f["baseline_qrcode_library"], f["labels_qr_encoder"]
         lines += [
             "",
-            f"(a) batch label PDF: {f['labels']} labels, layout {f['layout']}, {f['runs']} runs",
+            f"(4) batch label PDF: {f['labels']} labels, layout {f['layout']}, {f['runs']} runs",
             f"  label_pdf_{f['labels']:<6} median {f['median_s']:.2f} s  min {f['min_s']:.2f} s"
             f"  (target ≤ {f['target_s']:g} s for {LABEL_PDF_TARGET_LABELS}: {_met(f['target_met'])})"
             f"  | baseline qr_encode {lib['codes']} codes {lib['seconds']:.2f} s ({lib['codes_per_s']:.0f} codes/s)",
@@ -132,7 +136,7 @@ def render(results: dict) -> str:
         r = results["redeem"]
         lines += [
             "",
-            f"(b) POST /api/v1/pickup/redeem: {r['clients']} concurrent clients, SQLite (WAL, BEGIN IMMEDIATE),"
+            f"(3) POST /api/v1/pickup/redeem: {r['clients']} concurrent clients, SQLite (WAL, BEGIN IMMEDIATE),"
             f" waitress {r['server_threads']} threads, {r['orders_seeded']} arrived orders at one pickup point",
             f"    {'':<20} {'p50':>9} {'p95':>9} {'p99':>9} {'max':>9} {'throughput':>10}",
         ]
@@ -158,11 +162,47 @@ def render(results: dict) -> str:
     return "\n".join(lines)
 
 
+def _rush_lines(f: dict) -> list[str]:
+    lines = [
+        "",
+        f"(1) order rush: {f['clients']} buyers × {f['requests_per_client']} orders of one hot item"
+        f" ({f['demand']:,} asked, {f['stock']:,} in stock) on gunicorn, {f['gunicorn_workers']} workers ×"
+        f" {f['gunicorn_threads']} threads, SQLite; {f['load_processes']} load processes",
+        f"    {'':<22} {'answers/s':>10} {'placed':>7} {'sold out':>9} {'p50':>9} {'p95':>9} {'p99':>9}  database",
+    ]
+    for side, title in (("app", "POST …/orders (app)"), ("baseline", "bare Flask + SQL")):
+        r = f[side]
+        d = r["database"]
+        lines.append(
+            f"    {title:<22} {r['orders_per_s']:>10.1f} {r['placed']:>7} {r['refused_sold_out']:>9}"
+            f" {_ms(r['p50_ms']):>9} {_ms(r['p95_ms']):>9} {_ms(r['p99_ms']):>9}"
+            f"  oversold {d['oversold']}, stock left {d['stock_left']},"
+            f" counters agree: {'yes' if d['counters_agree'] else 'NO'}"
+        )
+    return lines
+
+
+def _close_lines(f: dict) -> list[str]:
+    lines = ["", "(2) close at scale: one due window, the real close_window in its own process, beside raw SQL"]
+    for engine in ("sqlite", "postgresql"):
+        if engine not in f:
+            continue
+        r = f[engine]
+        w, c, b = r["window"], r["close"], r["baseline_raw_sql"]
+        lines.append(
+            f"  {engine:<10} {r['orders']:>9,} paid (+{w['unpaid']:,} unpaid) at {r['points']} points, {r['products']}"
+            f" products: set-up {r['setup_s']:.0f} s; close {c['seconds']:.2f} s ({c['result']}),"
+            f" peak RSS {c['peak_rss_mib']:.0f} MiB | raw SQL {b['seconds']:.2f} s;"
+            f" rows as expected: {'yes' if r['check']['ok'] else 'NO'}"
+        )
+    return lines
+
+
 def _dashboard_lines(f: dict) -> list[str]:
     roll = f["rollup"]
     lines = [
         "",
-        "(d) the sales overview (GET /api/v1/merchant/reports/overview) and the whole dashboard page"
+        "(5) the sales overview (GET /api/v1/merchant/reports/overview) and the whole dashboard page"
         f" over {f['orders']:,} orders in {f['days']} days at"
         f" {f['pickup_points']} pickup points, SQLite; set-up {f['seed_s']:.0f} s; the rollup folded"
         f" {roll['ledger_rows']:,} ledger rows in {roll['seconds']:.0f} s ({roll['rows_per_s']:,.0f} rows/s)",
@@ -218,7 +258,8 @@ def _documents_lines(f: dict) -> list[str]:
     big, small = f["windows"]["full"], f["windows"]["small"]
     lines = [
         "",
-        f"(c) window documents, each built by the build-documents job in its own process: {big['orders']:,} confirmed"
+        f"(issue #5) window documents, each built by the build-documents job in its own process:"
+        f" {big['orders']:,} confirmed"
         f" orders ({big['lines']:,} lines, {big['units']:,} units, +{big['cancelled']:,} cancelled) beside"
         f" {small['orders']:,}; {f['pickup_points']} pickup points, {f['products']} products",
         f"    baselines: the app idle (imported, created) {f['app_idle']['rss_mib']:.0f} MiB; a bare python"

@@ -21,10 +21,8 @@ stock decrement and an insert) on the same gunicorn settings, driven by the same
 
 from __future__ import annotations
 
-import http.client
 import json
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -117,28 +115,6 @@ def _bare_body(phone: str, warm: bool = False) -> bytes:
     return json.dumps({"product_id": 2 if warm else 1, "quantity": 1, "customer_phone": phone}).encode()
 
 
-class _Gunicorn(servers.Server):
-    """servers.Server, probing with a connection it always closes: gunicorn's arbiter listens
-    before its workers have booted, so a probe may connect and then time out waiting."""
-
-    def _wait_ready(self, probe: str, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log_path.read_text()}")
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-            try:
-                conn.request("GET", probe)
-                conn.getresponse().read()
-                return
-            except (OSError, http.client.HTTPException):
-                time.sleep(0.1)
-            finally:
-                conn.close()
-        self.stop()
-        raise RuntimeError(f"server did not start: {self.log_path.read_text()}")
-
-
 def _gunicorn(app_spec: str, env: dict, log_dir: Path, name: str, probe: str, workers: int, threads: int):
     port = servers.free_port()
     env = {
@@ -150,7 +126,7 @@ def _gunicorn(app_spec: str, env: dict, log_dir: Path, name: str, probe: str, wo
         "GUNICORN_CONTROL_SOCKET": "",
     }
     argv = [sys.executable, "-m", "gunicorn", "-c", str(CONF), app_spec]
-    return _Gunicorn(argv, env, log_dir / f"{name}-server.log", port, probe)
+    return servers.Server(argv, env, log_dir / f"{name}-server.log", port, probe)
 
 
 def _outcomes(summary: dict) -> dict:

@@ -38,14 +38,15 @@ class Server:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_path.read_text()}")
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
             try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
                 conn.request("GET", probe)
                 conn.getresponse().read()
-                conn.close()
                 return
-            except OSError:
-                time.sleep(0.1)
+            except (OSError, http.client.HTTPException):
+                time.sleep(0.1)  # not listening yet, or (gunicorn) listening before a worker answers
+            finally:
+                conn.close()
         self.stop()
         raise RuntimeError(f"server did not start: {self.log_path.read_text()}")
 

@@ -18,7 +18,7 @@ from app.models import (
     Window,
     WindowItem,
 )
-from app.services import closing, codes, notification_texts
+from app.services import close_rows, closing, notification_texts
 from tests.support.batches import count, place, snapshot
 
 
@@ -199,22 +199,25 @@ def test_crash_half_way_changes_nothing_and_the_next_run_completes(
     place(make_order, window, points[1], [(s, 2)])
     before = snapshot(window.id)
 
-    real_issue = codes.issue_code
+    # Two paid orders a chunk: the power goes when the second chunk's codes are issued, after the
+    # first chunk was settled, coded and refunded.
+    monkeypatch.setattr(close_rows, "CHUNK", 2)
+    real_issue = close_rows.issue_codes
     calls = []
 
-    def crash_on_third(order):
-        calls.append(order.id)
-        if len(calls) == 3:
+    def crash_on_second(*args):
+        calls.append(args)
+        if len(calls) == 2:
             raise RuntimeError("power cut")
-        return real_issue(order)
+        return real_issue(*args)
 
-    monkeypatch.setattr(codes, "issue_code", crash_on_third)
+    monkeypatch.setattr(close_rows, "issue_codes", crash_on_second)
     with pytest.raises(RuntimeError):
         closing.close_window(window.id)
     assert snapshot(window.id) == before
     assert before["window"] == "open"
 
-    monkeypatch.setattr(codes, "issue_code", real_issue)
+    monkeypatch.setattr(close_rows, "issue_codes", real_issue)
     assert closing.close_due_windows() == 1
     statuses = sorted(db.session.scalars(select(Order.status).where(Order.window_id == window.id)))
     assert statuses == ["cancelled", "confirmed", "confirmed", "confirmed", "confirmed", "failed"]
