@@ -306,9 +306,8 @@ def test_restoring_an_older_backup_says_to_run_db_upgrade(app, some_orders, fres
     assert previous in result.output and "flask db upgrade" in result.output
 
 
-def test_backup_and_restore_refuse_postgresql_and_point_to_pg_dump(app, engine_name, some_orders, tmp_path):
-    if engine_name != "postgresql":
-        pytest.skip("PostgreSQL only: the tests above back up SQLite")
+@pytest.mark.postgresql_only
+def test_backup_and_restore_refuse_postgresql_and_point_to_pg_dump(app, some_orders, tmp_path):
     runner = app.test_cli_runner()
 
     backup = runner.invoke(args=["backup", str(tmp_path / "pg.sqlite3")])
