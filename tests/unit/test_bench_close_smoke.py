@@ -41,7 +41,10 @@ def test_close_benchmark_closes_the_generated_window_completely_beside_its_raw_s
     assert set(rows) == expected
     for row in rows.values():
         assert set(row) == {"value", "unit", "baseline", "baseline_label", "target", "met"}
-        assert row["value"] > 0 and row["baseline"] > 0
+        assert row["value"] >= 0 and row["baseline"] >= 0  # rounded: a tiny raw SQL run may show 0.000 s
+    for run in result.values():
+        if isinstance(run, dict):
+            assert run["close"]["seconds"] > 0 and run["baseline_raw_sql"]["seconds"] > 0
     assert rows["close_300_sqlite"]["target"] == "≤ 10 s"
     assert rows["close_300_sqlite"]["met"] is None  # the target is for 100,000 orders: not judged at 300
     assert rows["close_worker_peak_rss"]["unit"] == "MiB"
