@@ -71,8 +71,12 @@ def _rows(job) -> list[list[str]]:
     path = document_jobs.file_path(job)
     if job.format == "csv":
         return list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))[1:]
-    sheet = load_workbook(path, read_only=True).worksheets[0]
-    return [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)][2:]
+    book = load_workbook(path, read_only=True)  # read-only keeps the file open until closed
+    try:
+        rows = list(book.worksheets[0].iter_rows(values_only=True))
+    finally:
+        book.close()
+    return [["" if v is None else str(v) for v in row] for row in rows][2:]
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
