@@ -72,20 +72,14 @@ def _copy_sqlite(database: Path, copy: Path) -> None:
         target.close()
 
 
-def _reset_schemas(url: str) -> None:
+def _reset_schemas(url: str, *, recreate: bool = True) -> None:
+    """Drop the bench's two schemas and, unless only cleaning up, create them empty."""
     engine = create_engine(url)
     with engine.begin() as conn:
         for schema in (SCHEMA, BASE_SCHEMA):
             conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-    engine.dispose()
-
-
-def _drop_schemas(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        for schema in (SCHEMA, BASE_SCHEMA):
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            if recreate:
+                conn.execute(text(f"CREATE SCHEMA {schema}"))
     engine.dispose()
 
 
@@ -206,7 +200,7 @@ def _one(engine: str, work: Path, url: str | None, orders: int, points: int, pro
     closed = _child("close", spec)
     check = _check(app_url, window, closed["result"])
     if engine == "postgresql":  # a million orders is not left behind in someone's database
-        _drop_schemas(url)
+        _reset_schemas(url, recreate=False)
     return {
         "engine": engine,
         "orders": orders,

@@ -254,21 +254,16 @@ def headline(result: dict) -> dict[str, dict]:
             "target": "≥ 0.5 × baseline",
             "met": rate >= 0.5 * base_rate,
         },
-        "rush_p50_ms": {
-            "value": round(app["p50_ms"], 1),
-            "unit": "ms",
-            "baseline": round(base["p50_ms"], 1),
-            **common,
-            "target": None,
-            "met": None,
-        },
-        "rush_p99_ms": {
-            "value": round(app["p99_ms"], 1),
-            "unit": "ms",
-            "baseline": round(base["p99_ms"], 1),
-            **common,
-            "target": None,
-            "met": None,
+        **{
+            f"rush_{pct}_ms": {
+                "value": round(app[f"{pct}_ms"], 1),
+                "unit": "ms",
+                "baseline": round(base[f"{pct}_ms"], 1),
+                **common,
+                "target": None,
+                "met": None,
+            }
+            for pct in ("p50", "p99")
         },
         "rush_oversold": {
             "value": oversold,
