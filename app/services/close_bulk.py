@@ -16,29 +16,22 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask_babel import gettext as _
 from sqlalchemy import bindparam, case, delete, func, select, update
 
 from app.extensions import db
 from app.models import (
-    AuditRecord,
     CustomerItemUsage,
     DeliveryBatch,
     Order,
     OrderEvent,
     OrderItem,
-    Payment,
     PointWindowUsage,
     Product,
-    Refund,
     WindowItem,
     WindowLeaderQuota,
 )
-from app.models.types import utcnow
-from app.services import close_rows
+from app.services import close_rows, refunds
 from app.services.dialect import insert_for_dialect
-from app.services.errors import InvalidTransition, RefundTooLarge
-from app.services.payment_providers import get_provider
 from app.services.stock import sync_stock_alerts
 
 log = logging.getLogger("app.services.closing")
@@ -192,7 +185,7 @@ def _settle_chunk(close: Close, chunk, failed_items: set[int]) -> None:
     # The surviving lines need not come back: nothing is counted or given back for them.
     _move_lines(list(moved), "confirmed", returning=False)
 
-    events, refunds = [], []
+    events, owed = [], []
     for outcome, group in (("confirmed", confirmed), ("failed", failed)):
         for order in group:
             lost = failed_lines.get(order.id, [])
@@ -207,10 +200,10 @@ def _settle_chunk(close: Close, chunk, failed_items: set[int]) -> None:
                 amount = refundable  # nothing will be delivered: everything paid goes back
                 close.places[order.pickup_point_id] += 1
             if amount > 0:
-                refunds.append((order.id, amount))
+                owed.append((order.id, amount))
             close.tally(order.leader_id, outcome)
     close_rows.insert_rows(OrderEvent.__table__, EVENT_COLUMNS, events)
-    refund_group_failed(refunds, close.now)
+    refunds.refund_orders(owed, reason="group_failed", actor=ACTOR, now=close.now)
     close_rows.issue_codes([(row.id, row.pickup_point_id) for row in confirmed], close.live_codes, close.now)
 
 
@@ -237,70 +230,6 @@ def _ensure_batches(close: Close, point_ids: set[int]) -> None:
                 _B.c.pickup_point_id.in_(missing),
             )
         ).all()
-    )
-
-
-def refund_group_failed(refunds: list[tuple[int, int]], now: datetime) -> None:
-    """payments.refund for many orders at once: each amount through the provider that took the
-    money, refunded_fen raised by compare-and-set, a Refund row and an audit record each."""
-    if not refunds:
-        return
-    # Plain rows, not Payment objects (a provider reads a payment, never changes it): loading
-    # tens of thousands of ORM objects was a good part of a big close's refunds.
-    pay = Payment.__table__
-    first_payment = {}
-    for payment in db.session.execute(
-        select(pay.c.id, pay.c.order_id, pay.c.provider, pay.c.provider_ref, pay.c.amount_fen, pay.c.created_at)
-        .where(close_rows.ids_in(pay.c.order_id, [o for o, _a in refunds]), pay.c.late.is_(False))
-        .order_by(pay.c.id)
-    ).all():
-        first_payment.setdefault(payment.order_id, payment)
-    if len(first_payment) < len(refunds):
-        raise InvalidTransition(_("This order has no payment to refund."))
-    taken = db.session.execute(
-        update(_O)
-        .where(_O.c.id == bindparam("order"), _O.c.refunded_fen + bindparam("amount") <= _O.c.paid_fen)
-        .values(refunded_fen=_O.c.refunded_fen + bindparam("amount")),
-        [{"order": order_id, "amount": amount} for order_id, amount in refunds],
-    ).rowcount
-    if taken != len(refunds):
-        raise RefundTooLarge()
-    rows = []
-    for order_id, amount in refunds:
-        payment = first_payment[order_id]
-        status = get_provider(payment.provider).refund(payment, amount)
-        rows.append((order_id, payment.id, amount, "group_failed", status, now, False))
-    table = Refund.__table__
-    order_ids = close_rows.ids_in(table.c.order_id, [row[0] for row in rows])
-    earlier = set(db.session.scalars(select(table.c.id).where(order_ids)))
-    close_rows.insert_rows(
-        table, ("order_id", "payment_id", "amount_fen", "reason", "status", "created_at", "summarized"), rows
-    )
-    # One refund per order here, so the new ids are found by order (the driver's RETURNING
-    # would make SQLite insert them one by one to keep them in order).
-    ids = {
-        o: i for i, o in db.session.execute(select(table.c.id, table.c.order_id).where(order_ids)) if i not in earlier
-    }
-    stamp = utcnow()
-    audit = [
-        (
-            ACTOR,
-            "refund",
-            "order",
-            order_id,
-            {
-                "refund_id": ids[order_id],
-                "payment_id": payment_id,
-                "amount_fen": amount,
-                "reason": reason,
-                "status": status,
-            },
-            stamp,
-        )
-        for order_id, payment_id, amount, reason, status, _at, _summarized in rows
-    ]
-    close_rows.insert_rows(
-        AuditRecord.__table__, ("actor", "action", "object_type", "object_id", "detail", "created_at"), audit
     )
 
 

@@ -18,14 +18,13 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import Leader, Order, OrderEvent, Payment, Refund, User
-from app.services import audit, clock
+from app.services import audit, clock, refunds
 from app.services.errors import (
     AmountMismatch,
     BadSignature,
     DomainError,
     InvalidTransition,
     NotFound,
-    RefundTooLarge,
     ValidationFailed,
 )
 from app.services.payment_providers import (
@@ -149,48 +148,20 @@ def record_payment(order: Order, provider: str, provider_ref: str, amount_fen: i
 def refund(order: Order, amount_fen: int, reason: str, actor: str, *, payment: Payment | None = None) -> Refund:
     """Pay `amount_fen` back through the provider that took it; caller commits.
 
-    Raises RefundTooLarge rather than ever refunding more than the order was paid.
+    Raises RefundTooLarge rather than ever refunding more than the order was paid. The rules
+    live in app.services.refunds, which the close uses for thousands of orders at once.
     """
     if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0:
         raise ValidationFailed(fields={"amount_fen": _("Enter a positive amount in fen.")})
-    if payment is None:
-        payment = db.session.scalar(
-            select(Payment).where(Payment.order_id == order.id, Payment.late.is_(False)).order_by(Payment.id)
-        )
-    if payment is None:
-        raise InvalidTransition(_("This order has no payment to refund."))
-    taken = db.session.execute(
-        update(Order)
-        .where(Order.id == order.id, Order.refunded_fen + amount_fen <= Order.paid_fen)
-        .values(refunded_fen=Order.refunded_fen + amount_fen)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not taken:
-        raise RefundTooLarge()
-    status = get_provider(payment.provider).refund(payment, amount_fen)
-    row = Refund(
-        order_id=order.id,
-        payment_id=payment.id,
-        amount_fen=amount_fen,
-        reason=reason[:40],
-        status=status,
-        created_at=clock.now(),
-    )
-    db.session.add(row)
-    db.session.flush()
-    db.session.expire(order)
-    audit.record(
-        actor,
-        "refund",
-        "order",
-        order.id,
-        refund_id=row.id,
-        payment_id=payment.id,
-        amount_fen=amount_fen,
+    done = refunds.refund_orders(
+        [(order.id, amount_fen)],
         reason=reason,
-        status=status,
-    )
-    return row
+        actor=actor,
+        now=clock.now(),
+        payments={order.id: payment} if payment is not None else None,
+    )[order.id]
+    db.session.expire(order)
+    return db.session.get(Refund, done.refund_id)
 
 
 # ---- the simulated online gateway
