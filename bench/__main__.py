@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import report, summary
+from bench import quiet, report, summary
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 DEFAULT_SET = ("rush", "close", "redeem", "labels", "dashboard")
@@ -59,6 +59,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--dash-orders", type=int, default=1_000_000, help="orders in the sales dashboard's year (1000000)"
     )
     parser.add_argument("--dash-repeat", type=int, default=40, help="timed dashboard requests per range (40)")
+    parser.add_argument(
+        "--settle-s",
+        type=float,
+        default=quiet.TIMEOUT_S,
+        help="at most this long, before each figure, wait for the CPUs to go quiet (60; 0: do not wait)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="detailed JSON (bench/results/latest.json)")
     parser.add_argument("--results", type=Path, help="headline JSON (bench/results.json on a full run)")
     parser.add_argument("--markdown", type=Path, help="BENCHMARKS.md to write (the repository's on a full run)")
@@ -79,7 +85,15 @@ def run(args: argparse.Namespace, work: Path) -> tuple[dict, dict]:
     results = report.stamp({})  # machine and load average before the benchmarks add their own load
     rows: dict[str, dict] = {}
     chosen = args.selected
+    results["quiet"] = {}
+    pg_used: list[str] = []  # a PostgreSQL figure's database, checkpointed before the next figure
+
+    def settle(name: str) -> None:
+        pg_url = pg_used[-1] if pg_used else None
+        results["quiet"][name] = quiet.settle(_say, pg_url=pg_url, timeout_s=args.settle_s)
+
     if "rush" in chosen:
+        settle("rush")
         from bench import rush
 
         _say(f"order rush: {args.rush_clients} buyers against gunicorn, then the bare baseline…")
@@ -87,6 +101,7 @@ def run(args: argparse.Namespace, work: Path) -> tuple[dict, dict]:
         results["rush"] = rush.run(work / "rush", clients=args.rush_clients, **extra)
         rows.update(rush.headline(results["rush"]))
     if "close" in chosen:
+        settle("close")
         from bench import close, pg
 
         pg_url = pg.ensure_database(args.pg_url, _say) if args.pg_url else None
@@ -104,8 +119,10 @@ def run(args: argparse.Namespace, work: Path) -> tuple[dict, dict]:
         )
         if pg_url:
             results["machine"]["postgresql"] = pg.server_version(pg_url)
+            pg_used.append(pg_url)
         rows.update(close.headline(results["close"]))
     if "redeem" in chosen:
+        settle("redeem")
         from bench import redeem
 
         _say(f"redeem: {redeem.codes_needed(args.clients, args.requests, args.flat_out)} orders, app and baseline…")
@@ -120,18 +137,21 @@ def run(args: argparse.Namespace, work: Path) -> tuple[dict, dict]:
         )
         rows.update(redeem.headline(results["redeem"]))
     if "labels" in chosen:
+        settle("labels")
         from bench import label_pdf
 
         _say(f"label PDF: seeding {args.labels} orders through the services…")
         results["label_pdf"] = label_pdf.run(work / "labels", count=args.labels, runs=args.runs, layout=args.layout)
         rows.update(label_pdf.headline(results["label_pdf"]))
     if "dashboard" in chosen:
+        settle("dashboard")
         from bench import dashboard
 
         _say(f"dashboard: a year of {args.dash_orders} orders in bulk, the rollup, then the pages…")
         results["dashboard"] = dashboard.run(work / "dashboard", orders=args.dash_orders, repeat=args.dash_repeat)
         rows.update(dashboard.headline(results["dashboard"]))
     if "documents" in chosen:
+        settle("documents")
         from bench import documents
 
         _say(f"documents: {args.doc_orders} + {args.doc_orders // 5} orders in bulk, then 18 builds…")

@@ -11,7 +11,7 @@ from bench import __main__ as bench
 
 def test_label_benchmark_prints_the_pdf_figure_beside_the_qr_baseline_and_saves_it(tmp_path, capsys):
     out = tmp_path / "latest.json"
-    bench.main(["--only", "labels", "--labels", "5", "--runs", "2", "--out", str(out)])
+    bench.main(["--only", "labels", "--labels", "5", "--runs", "2", "--settle-s", "0", "--out", str(out)])
 
     printed = capsys.readouterr().out
     assert "label_pdf_5" in printed
@@ -26,7 +26,7 @@ def test_label_benchmark_prints_the_pdf_figure_beside_the_qr_baseline_and_saves_
 def test_redeem_benchmark_hands_over_every_code_on_the_app_and_the_baseline(tmp_path, capsys):
     out = tmp_path / "latest.json"
     args = ["--only", "redeem", "--clients", "2", "--requests", "3", "--think-ms", "0", "--flat-out", "1"]
-    bench.main([*args, "--processes", "2", "--out", str(out)])
+    bench.main([*args, "--processes", "2", "--settle-s", "0", "--out", str(out)])
 
     printed = capsys.readouterr().out
     assert "redeem endpoint" in printed
@@ -42,7 +42,7 @@ def test_redeem_benchmark_hands_over_every_code_on_the_app_and_the_baseline(tmp_
 
 def test_documents_benchmark_builds_every_document_and_its_totals_equal_the_inserted_orders(tmp_path, capsys):
     out = tmp_path / "latest.json"
-    bench.main(["--only", "documents", "--doc-orders", "200", "--out", str(out)])
+    bench.main(["--only", "documents", "--doc-orders", "200", "--settle-s", "0", "--out", str(out)])
 
     printed = capsys.readouterr().out
     assert "packing pdf" in printed and "packing raw SQL→csv" in printed
@@ -81,7 +81,9 @@ def test_documents_benchmark_builds_every_document_and_its_totals_equal_the_inse
 
 def test_dashboard_benchmark_pages_agree_with_raw_sql_over_the_orders(tmp_path, capsys):
     out = tmp_path / "latest.json"
-    bench.main(["--only", "dashboard", "--dash-orders", "3000", "--dash-repeat", "2", "--out", str(out)])
+    bench.main(
+        ["--only", "dashboard", "--dash-orders", "3000", "--dash-repeat", "2", "--settle-s", "0", "--out", str(out)]
+    )
 
     printed = capsys.readouterr().out
     assert "/api/v1/merchant/reports/overview" in printed and "raw SQL over orders" in printed
@@ -97,7 +99,18 @@ def test_dashboard_benchmark_pages_agree_with_raw_sql_over_the_orders(tmp_path, 
 
 def test_headline_figures_are_written_as_json_rows_and_a_markdown_table_beside_their_baselines(tmp_path, capsys):
     results, markdown = tmp_path / "results.json", tmp_path / "BENCHMARKS.md"
-    args = ["--only", "labels", "--labels", "4", "--runs", "1", "--out", str(tmp_path / "latest.json")]
+    args = [
+        "--only",
+        "labels",
+        "--labels",
+        "4",
+        "--runs",
+        "1",
+        "--settle-s",
+        "0",
+        "--out",
+        str(tmp_path / "latest.json"),
+    ]
     bench.main([*args, "--results", str(results), "--markdown", str(markdown)])
 
     printed = capsys.readouterr().out
