@@ -1,10 +1,11 @@
 """Wait for the machine to go quiet before a figure is measured, and say how quiet it was.
 
-One benchmark's aftermath skews the next: a PostgreSQL close leaves dirty buffers that the
-checkpointer and autovacuum write out over the following minute, and on two cores that alone
-tripled the redemption p99 in one run. So before each figure the runner asks PostgreSQL (when a
-figure used it) for a checkpoint, then samples the CPUs until they are mostly idle, and records
-the idle share it started at. Latency figures taken on a busy machine are then visible as such.
+On two cores anything else running skews a latency figure: the redemption p99 was 40 ms in a
+run made while other work shared the machine, and 11–13 ms on a quiet one. A figure's own
+aftermath can do the same (a PostgreSQL close leaves dirty buffers for the checkpointer and
+autovacuum to write out). So before each figure the runner asks PostgreSQL (when a figure used
+it) for a checkpoint, then samples the CPUs until they are mostly idle, and records the idle
+share it started at: a figure taken on a busy machine is visible as such.
 """
 
 from __future__ import annotations

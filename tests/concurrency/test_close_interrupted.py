@@ -41,7 +41,7 @@ from app.models import (
     WindowItem,
 )
 from tests.conftest import SECRET
-from tests.support.batches import place, snapshot
+from tests.support.batches import mixed_lines, place, snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 ORDERS = 240
@@ -120,17 +120,6 @@ class _Stderr:
         raise AssertionError("no half-way progress line in time:\n" + "".join(self.seen))
 
 
-def _lines_for(i: int, a, b, c):
-    if i % 7 == 3:
-        return [(c, 1)]  # only the item that misses its group: the whole order fails
-    lines = [(a, 1 + i % 3)]
-    if i % 2 == 0:
-        lines.append((b, 1))
-    if i % 5 == 0:
-        lines.append((c, 2))
-    return lines
-
-
 def test_close_killed_half_way_is_completed_by_the_next_run_with_nothing_duplicated_or_lost(
     app, tmp_path, make_merchant, make_product, make_window, make_point, make_order
 ):
@@ -151,7 +140,7 @@ def test_close_killed_half_way_is_completed_by_the_next_run_with_nothing_duplica
     points = [make_point() for _ in range(4)]
     plan = []
     for i in range(ORDERS):
-        lines, paid = _lines_for(i, a, b, c), i % 6 != 0
+        lines, paid = mixed_lines(i, a, b, c), i % 6 != 0
         phone = f"1380000{i % 90:04d}"  # some customers order twice: limits summed per customer
         order = place(
             make_order, window, points[i % 4], lines, status="paid" if paid else "pending_payment", phone=phone

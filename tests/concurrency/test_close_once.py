@@ -26,23 +26,12 @@ from app.models import (
     WindowItem,
 )
 from tests.conftest import SECRET
-from tests.support.batches import place
+from tests.support.batches import mixed_lines, place
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCESSES = 4
 ORDERS = 60
 INITIAL_STOCK = 1000
-
-
-def _lines_for(i: int, a, b, c):
-    if i % 7 == 3:
-        return [(c, 1)]  # only the item that misses its group: the whole order fails
-    lines = [(a, 1 + i % 3)]
-    if i % 2 == 0:
-        lines.append((b, 1))
-    if i % 5 == 0:
-        lines.append((c, 2))
-    return lines
 
 
 def _expected(plan, items):
@@ -112,7 +101,7 @@ def test_four_close_jobs_at_once_close_the_window_exactly_once(
     points = [make_point() for _ in range(3)]
     plan, orders = [], []
     for i in range(ORDERS):
-        lines, paid = _lines_for(i, a, b, c), i % 4 != 0
+        lines, paid = mixed_lines(i, a, b, c), i % 4 != 0
         plan.append((lines, paid))
         orders.append(place(make_order, window, points[i % 3], lines, status="paid" if paid else "pending_payment"))
     statuses, refund_fen, kept, failed_items = _expected(plan, window.items)

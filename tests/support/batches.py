@@ -38,6 +38,20 @@ def place(make_order, window, point, lines, *, status="paid", **kw) -> Order:
     return order
 
 
+def mixed_lines(i: int, a, b, c) -> list[tuple]:
+    """The i-th order of a close test's window: item `a` always (1–3 units), `b` on even orders,
+    `c` (the item made to miss its minimum group) on every fifth, and every seventh order holds
+    only `c`, so that order fails as a whole."""
+    if i % 7 == 3:
+        return [(c, 1)]
+    lines = [(a, 1 + i % 3)]
+    if i % 2 == 0:
+        lines.append((b, 1))
+    if i % 5 == 0:
+        lines.append((c, 2))
+    return lines
+
+
 def make_batch(window, point, *, status="created") -> DeliveryBatch:
     batch = DeliveryBatch(window_id=window.id, merchant_id=window.merchant_id, pickup_point_id=point.id, status=status)
     db.session.add(batch)
