@@ -68,6 +68,21 @@ def test_place_order_reserves_stock_and_creates_a_pending_order(app, shop):
     assert db.session.scalar(select(PointWindowUsage.orders_count)) == 1
 
 
+def test_the_order_returned_holds_exactly_what_the_database_holds(app, shop):
+    """place_order builds its answer from what it wrote instead of reading the row back."""
+    s = shop(stock=10, price_fen=1250)
+    placed = ordering.place_order(s.slug, **s.order_args(2))
+    columns = [c.key for c in Order.__table__.columns]
+    shown = {key: getattr(placed, key) for key in columns}
+    stored = db.session.execute(select(Order.__table__).where(Order.id == placed.id)).one()._asdict()
+    assert shown == stored
+    assert placed.created_at.tzinfo is not None
+    [event] = db.session.scalars(select(OrderEvent).where(OrderEvent.order_id == placed.id))
+    assert (event.reason, event.detail, event.created_at) == ("placed", {"slug": s.slug}, placed.created_at)
+    [item] = db.session.scalars(select(OrderItem).where(OrderItem.order_id == placed.id))
+    assert (item.shortage_qty, item.redeemed_qty, item.product_spec) == (0, 0, s.product.spec)
+
+
 def test_phone_is_normalized_before_it_is_stored_and_counted(app, shop):
     s = shop(limit=2)
     order = ordering.place_order(s.slug, **s.order_args(2, phone="+86 138-0013-8000"))
