@@ -32,7 +32,7 @@ from contextvars import ContextVar
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from app import engine_checkpoints
+from app import engine_checkpoints, engine_in_use
 
 # "IMMEDIATE", "DEFERRED" or "WRITES_LATE" (DEFERRED until begin_writing(), then IMMEDIATE);
 # set per request in create_app, IMMEDIATE for jobs and the CLI.
@@ -180,10 +180,13 @@ def install_engine_hooks(busy_timeout_ms: int, background_checkpoints: bool = Tr
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
-            if isinstance(dbapi_connection, WriteQueuedConnection) and _background_checkpoints:
-                # A thread checkpoints instead of the commits (engine_checkpoints.py).
-                cursor.execute(f"PRAGMA wal_autocheckpoint={engine_checkpoints.SAFETY_NET_PAGES}")
-                dbapi_connection.database = cursor.execute("PRAGMA database_list").fetchone()[2]
+            if isinstance(dbapi_connection, WriteQueuedConnection):
+                database = cursor.execute("PRAGMA database_list").fetchone()[2]
+                engine_in_use.mark_in_use(database)  # so that `flask restore` knows (engine_in_use.py)
+                if _background_checkpoints:
+                    # A thread checkpoints instead of the commits (engine_checkpoints.py).
+                    cursor.execute(f"PRAGMA wal_autocheckpoint={engine_checkpoints.SAFETY_NET_PAGES}")
+                    dbapi_connection.database = database
             cursor.close()
 
     @event.listens_for(Engine, "begin")

@@ -26,6 +26,7 @@ from pathlib import Path
 from alembic.script import ScriptDirectory
 from flask import current_app
 
+from app import engine_in_use
 from app.extensions import db
 from app.services import clock
 
@@ -157,22 +158,36 @@ def restore_backup(source: Path) -> Restored:
         raise BackupRefused(f"{source} is the configured database itself.")
     if not database.parent.is_dir():
         raise BackupRefused(f"The folder {database.parent} does not exist.")
+    db.session.remove()  # nothing this process loaded may be written back over the restored data
+    db.engine.dispose()  # nor through a connection opened before it
+    try:
+        with engine_in_use.alone(str(database)):
+            kept = _restore_alone(Path(source), database)
+    except engine_in_use.InUse:
+        raise BackupRefused(
+            f"Another process has {database} open (the app, a scheduler or another flask command): "
+            "stop them all first, then run the restore again. Nothing was changed."
+        ) from None
+    return Restored(describe_backup(database), kept)
+
+
+def _restore_alone(source: Path, database: Path) -> Path | None:
+    """The restore proper, with no other process on the database; where the old file was kept."""
     existed = database.exists()
     had_data = existed and database.stat().st_size > 0
-    db.session.remove()  # nothing this process loaded may be written back over the restored data
     kept = None
     try:
         with closing(sqlite3.connect(database, isolation_level=None, timeout=30)) as live:
             if had_data:
                 kept = database.with_name(f"{database.name}.before-restore-{_stamp()}")
                 _keep_current(database, kept)
-            _copy_in(Path(source), live)
+            _copy_in(source, live)
             live.execute("PRAGMA journal_mode=WAL")  # a new file starts in rollback mode
     except BackupRefused:
         if not existed:  # connecting created it
             database.unlink(missing_ok=True)
         raise
-    return Restored(describe_backup(database), kept)
+    return kept
 
 
 def _online_copy(database: Path, dest: Path, *, pages: int, progress: Progress | None) -> None:

@@ -317,3 +317,50 @@ def test_backup_and_restore_refuse_postgresql_and_point_to_pg_dump(app, some_ord
         assert result.exit_code != 0 and "pg_dump" in result.output, result.output
     assert not (tmp_path / "pg.sqlite3").exists()
     assert _orders() == some_orders
+
+
+HOLDER = """
+import sys
+from app import create_app
+from app.extensions import db
+from sqlalchemy import text
+
+app = create_app({"DATABASE_URL": sys.argv[1], "SECRET_KEY": sys.argv[2], "SCHEDULER_ENABLED": False})
+with app.app_context():
+    db.session.execute(text("SELECT count(*) FROM orders")).scalar()
+    db.session.rollback()
+    print("open", flush=True)
+    sys.stdin.read()  # holds the database open until the test closes our stdin
+"""
+
+
+@pytest.mark.sqlite_only
+def test_restore_refuses_while_another_process_has_the_database_open(app, shop, some_orders, make_order, tmp_path):
+    import subprocess
+    import sys
+
+    window, point, item = shop
+    backup = _backup(app, tmp_path / "nightly.sqlite3")
+    make_order(window, point, [(item, 1)])
+    now, before = _orders(), _leftovers(_database().parent)
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    holder = subprocess.Popen(  # what a running app or scheduler looks like to the restore
+        [sys.executable, "-c", HOLDER, url, SECRET], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "open"
+
+        refused = app.test_cli_runner().invoke(args=["restore", str(backup), "--yes"])
+
+        assert refused.exit_code != 0
+        assert "Another process has" in refused.output and "Nothing was changed" in refused.output
+        assert "Traceback" not in refused.output
+        assert _orders() == now
+        assert _leftovers(_database().parent) == before
+    finally:
+        holder.communicate(input="", timeout=30)  # the holder ends: its lock goes with it
+
+    restored = app.test_cli_runner().invoke(args=["restore", str(backup), "--yes"])
+    assert restored.exit_code == 0, restored.output
+    assert _orders() == some_orders
+    Path(re.search(r"kept as (\S+)", restored.output).group(1)).unlink()
