@@ -130,7 +130,18 @@ def register(app: Flask) -> None:
         # 5 ms, so the writers queued behind it move on sooner. Measured in bench/redeem.py.
         sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
         click.echo(f"serving on http://{host}:{port}")
-        serve(app_obj, host=host, port=port, threads=threads, ident="groupbuy")
+        # waitress 3 drops X-Forwarded-* headers unless told which proxies to trust; the app's
+        # own TRUSTED_PROXIES (werkzeug's ProxyFix, app/__init__.py) decides that instead, so
+        # behind a proxy the headers must reach it, or every client looks like the proxy.
+        trusting = app_obj.config["TRUSTED_PROXIES"] > 0
+        serve(
+            app_obj,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="groupbuy",
+            clear_untrusted_proxy_headers=not trusting,
+        )
 
     @app.cli.command("seed-demo")
     def seed_demo_cmd():

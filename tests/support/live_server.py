@@ -30,6 +30,7 @@ class LiveServer:
         *,
         scheduler: bool = False,
         env: dict[str, str] | None = None,
+        server: str = "waitress",
     ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -48,18 +49,15 @@ class LiveServer:
         # A file, not a pipe: a pipe nobody reads fills up and stalls the server.
         self.log_path = Path(instance_path) / f"server-{self.port}.log"
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
+        if server == "gunicorn":  # the production web process (deploy/gunicorn.conf.py), no scheduler
+            assert not scheduler, "gunicorn web processes never run the scheduler"
+            env.update(GUNICORN_BIND=f"127.0.0.1:{self.port}", GUNICORN_WORKERS="2", GUNICORN_THREADS=str(threads))
+            argv = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py")]
+        else:  # `flask serve`: waitress, as `make run` serves
+            argv = [sys.executable, "-m", "flask", "serve", "--scheduler" if scheduler else "--no-scheduler"]
+            argv += ["--port", str(self.port), "--threads", str(threads)]
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "flask",
-                "serve",
-                "--scheduler" if scheduler else "--no-scheduler",
-                "--port",
-                str(self.port),
-                "--threads",
-                str(threads),
-            ],
+            argv,
             cwd=ROOT,
             env=env,
             stdout=self._log,
@@ -76,7 +74,7 @@ class LiveServer:
             try:
                 requests.get(self.url + "/login", timeout=1)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still booting
                 time.sleep(0.1)
         raise RuntimeError("server did not start")
 

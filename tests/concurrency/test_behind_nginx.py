@@ -1,0 +1,136 @@
+"""The sample nginx config (deploy/nginx/groupbuy.conf) run live in front of two app hosts, as
+the README's scale-out section deploys them: pages and static files over HTTPS, plain HTTP sent
+to HTTPS, rate limits counted per customer address (not per proxy, and not per address a client
+writes into X-Forwarded-For), oversized bodies stopped at the proxy, and a host that is down
+skipped."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import requests
+from requests.adapters import HTTPAdapter
+
+from tests.conftest import SECRET
+from tests.support import engines
+from tests.support.forms import csrf_from
+from tests.support.live_server import ROOT, LiveServer
+from tests.support.nginx import Nginx, require_nginx
+
+pytestmark = pytest.mark.postgresql_only
+
+LOGIN_LIMIT = 3
+
+
+@pytest.fixture(params=["gunicorn", "waitress"])
+def proxied(request, app, tmp_path):
+    """(nginx, [host, host]): both hosts trust one proxy and share rate limits through Redis.
+    Hosts run as the systemd unit runs them (gunicorn) and as `flask serve` does (waitress)."""
+    binary = require_nginx()
+    redis_url = engines.require_redis()
+    env = {
+        "TRUSTED_PROXIES": "1",
+        "REDIS_URL": redis_url,
+        "RATELIMIT_ENABLED": "1",
+        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        "LOGIN_RATE_LIMIT": f"{LOGIN_LIMIT} per 10 minutes",
+    }
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    hosts, proxy = [], None
+    try:
+        for n in range(2):
+            (tmp_path / f"host-{n}").mkdir()
+            folder = str(tmp_path / f"host-{n}")
+            hosts.append(LiveServer(url, SECRET, folder, threads=4, env=env, server=request.param))
+        proxy = Nginx(binary, tmp_path / "nginx", [host.port for host in hosts])
+        yield proxy, hosts
+    finally:
+        if proxy is not None:
+            proxy.stop()
+        for host in hosts:
+            host.stop()
+
+
+class _From(HTTPAdapter):
+    """Connections from one loopback address: another customer, as nginx's $remote_addr sees it."""
+
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def _customer(proxy: Nginx, address: str) -> requests.Session:
+    session = requests.Session()
+    # Only the test's own certificate is trusted, and nothing from the environment (a CA bundle
+    # variable would otherwise override it; a proxy variable would send loopback elsewhere).
+    session.trust_env = False
+    session.verify = str(proxy.cert)
+    session.mount("https://", _From(address))
+    return session
+
+
+def _failed_login(session: requests.Session, proxy: Nginx, forged: str | None = None) -> int:
+    page = session.get(proxy.url + "/login", timeout=10)
+    assert page.status_code == 200
+    headers = {
+        # nginx passes Host without the port (as on 443); a browser's Referer matches it there.
+        "Referer": "https://127.0.0.1/login",
+    }
+    if forged:
+        headers["X-Forwarded-For"] = forged
+    answer = session.post(
+        proxy.url + "/login",
+        data={"login": "13800000000", "password": "wrong-password-1", "csrf_token": csrf_from(page.text)},
+        headers=headers,
+        timeout=10,
+    )
+    return answer.status_code
+
+
+def test_pages_and_static_files_come_through_https_and_plain_http_is_sent_there(proxied):
+    proxy, _hosts = proxied
+    with _customer(proxy, "127.0.0.1") as session:
+        page = session.get(proxy.url + "/login", timeout=10)
+        assert page.status_code == 200 and "csrf_token" in page.text
+
+        script = session.get(proxy.url + "/static/js/counter.js", timeout=10)
+        assert script.status_code == 200
+        assert script.content == (ROOT / "app" / "static" / "js" / "counter.js").read_bytes()
+        assert script.headers["Cache-Control"] == "no-cache"
+
+        plain = session.get(proxy.plain_url + "/login", allow_redirects=False, timeout=10)
+        assert plain.status_code == 301
+        assert plain.headers["Location"].startswith("https://") and plain.headers["Location"].endswith("/login")
+
+
+def test_login_limits_count_each_customer_address_across_both_hosts(proxied):
+    proxy, _hosts = proxied
+    with _customer(proxy, "127.0.0.2") as first, _customer(proxy, "127.0.0.3") as second:
+        # A client writing its own X-Forwarded-For gets nothing for it: the app takes the entry
+        # nginx appended (its real address), so every attempt counts against 127.0.0.2.
+        tries = [_failed_login(first, proxy, forged=f"203.0.113.{n}") for n in range(LOGIN_LIMIT)]
+        assert tries == [422] * LOGIN_LIMIT
+        assert _failed_login(first, proxy, forged="198.51.100.7") == 429
+        # Another customer behind the same proxy is not locked out by the first one.
+        assert _failed_login(second, proxy) == 422
+
+
+def test_a_body_over_the_upload_limit_is_stopped_at_the_proxy(proxied):
+    proxy, _hosts = proxied
+    with _customer(proxy, "127.0.0.1") as session:
+        answer = session.post(proxy.url + "/login", data=b"x" * (6 * 1024 * 1024), timeout=30)
+    assert answer.status_code == 413
+    assert "nginx" in answer.text  # nginx's own page: the app (which caps bodies at 1 MiB) never saw it
+
+
+def test_a_host_that_is_down_is_skipped(proxied):
+    proxy, hosts = proxied
+    hosts[0].stop()
+    with _customer(proxy, "127.0.0.1") as session:
+        answers = [session.get(proxy.url + "/login", timeout=10).status_code for _ in range(6)]
+    assert answers == [200] * 6
