@@ -33,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     _configure_logging(app.config["LOG_LEVEL"])
     install_engine_hooks(app.config["SQLITE_BUSY_TIMEOUT_MS"], app.config["SQLITE_BACKGROUND_CHECKPOINTS"])
+    _mark_database_in_use(app.config["SQLALCHEMY_DATABASE_URI"])
     _trust_proxies(app)
     _init_extensions(app)
 
@@ -74,6 +75,19 @@ def _configure_logging(level: str) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(level.upper())
+
+
+def _mark_database_in_use(url: str) -> None:
+    """A SQLite file is marked in use from the moment a process builds the app on it, not only
+    from its first connection: a web worker that has not served a request yet still counts for
+    `flask restore` (app/engine_in_use.py)."""
+    from sqlalchemy.engine import make_url
+
+    from app import engine_in_use
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and "mode=memory" not in url:
+        engine_in_use.mark_in_use(parsed.database)
 
 
 def _trust_proxies(app: Flask) -> None:

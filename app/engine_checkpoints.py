@@ -19,7 +19,6 @@ import logging
 import os
 import sqlite3
 import threading
-import time
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +28,7 @@ IDLE_EXIT_S = 30.0
 SAFETY_NET_PAGES = 10_000
 
 _threads: dict[tuple[int, str], threading.Thread] = {}
+_stops: dict[tuple[int, str], threading.Event] = {}
 _guard = threading.Lock()
 
 
@@ -42,12 +42,27 @@ def ensure_running(database: str) -> None:
         thread = _threads.get(key)
         if thread is not None and thread.is_alive():
             return
-        thread = threading.Thread(target=_run, args=(database,), name="sqlite-checkpoint", daemon=True)
+        stop = _stops[key] = threading.Event()
+        thread = threading.Thread(target=_run, args=(database, stop), name="sqlite-checkpoint", daemon=True)
         _threads[key] = thread
         thread.start()
 
 
-def _run(database: str) -> None:
+def stop(database: str, timeout: float = 5.0) -> None:
+    """End this process's checkpointer for `database` and wait for it to close its connection
+    (a restore replaces the file under it; the next commit starts a new one)."""
+    target = os.path.realpath(database)
+    with _guard:
+        keys = [k for k in _threads if k[0] == os.getpid() and os.path.realpath(k[1]) == target]
+        ended = [(_threads.pop(k), _stops.pop(k, None)) for k in keys]
+    for thread, event in ended:
+        if event is not None:
+            event.set()
+        if thread is not threading.current_thread():
+            thread.join(timeout)
+
+
+def _run(database: str, stop: threading.Event) -> None:
     try:
         conn = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
     except sqlite3.Error:
@@ -56,7 +71,8 @@ def _run(database: str) -> None:
     last_frames, idle = -1, 0.0
     try:
         while idle < IDLE_EXIT_S and os.path.exists(database):
-            time.sleep(CHECK_EVERY_S)
+            if stop.wait(CHECK_EVERY_S):
+                return
             try:
                 _busy, frames, _done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             except sqlite3.Error:

@@ -26,7 +26,7 @@ from pathlib import Path
 from alembic.script import ScriptDirectory
 from flask import current_app
 
-from app import engine_in_use
+from app import engine_checkpoints, engine_in_use
 from app.extensions import db
 from app.services import clock
 
@@ -160,6 +160,7 @@ def restore_backup(source: Path) -> Restored:
         raise BackupRefused(f"The folder {database.parent} does not exist.")
     db.session.remove()  # nothing this process loaded may be written back over the restored data
     db.engine.dispose()  # nor through a connection opened before it
+    engine_checkpoints.stop(str(database))  # nor by this process's background checkpointer
     try:
         with engine_in_use.alone(str(database)):
             kept = _restore_alone(Path(source), database)

@@ -327,15 +327,19 @@ from sqlalchemy import text
 
 app = create_app({"DATABASE_URL": sys.argv[1], "SECRET_KEY": sys.argv[2], "SCHEDULER_ENABLED": False})
 with app.app_context():
-    db.session.execute(text("SELECT count(*) FROM orders")).scalar()
-    db.session.rollback()
+    if sys.argv[3] == "connected":
+        db.session.execute(text("SELECT count(*) FROM orders")).scalar()
+        db.session.rollback()
     print("open", flush=True)
-    sys.stdin.read()  # holds the database open until the test closes our stdin
+    sys.stdin.read()  # holds on until the test closes our stdin
 """
 
 
 @pytest.mark.sqlite_only
-def test_restore_refuses_while_another_process_has_the_database_open(app, shop, some_orders, make_order, tmp_path):
+@pytest.mark.parametrize("holder_state", ["connected", "built"])  # "built": a worker before its first request
+def test_restore_refuses_while_another_process_has_the_database_open(
+    app, shop, some_orders, make_order, tmp_path, holder_state
+):
     import subprocess
     import sys
 
@@ -345,7 +349,10 @@ def test_restore_refuses_while_another_process_has_the_database_open(app, shop, 
     now, before = _orders(), _leftovers(_database().parent)
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     holder = subprocess.Popen(  # what a running app or scheduler looks like to the restore
-        [sys.executable, "-c", HOLDER, url, SECRET], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", HOLDER, url, SECRET, holder_state],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "open"
