@@ -64,3 +64,22 @@ def test_an_idle_checkpointer_ends_and_the_next_commit_starts_another(engine, mo
     second = engine_checkpoints._threads[key]
     assert second is not first and second.is_alive()
     assert _wait_for(lambda: os.path.getsize(path) > 2 * ROWS * len(ROW))
+
+
+def test_stop_ends_the_checkpointer_and_the_next_commit_starts_another(engine):
+    eng, path = engine
+    _write(eng)
+
+    def running():
+        return [k for k, t in engine_checkpoints._threads.items() if k[0] == os.getpid() and t.is_alive()]
+
+    mine = [k for k in running() if os.path.realpath(k[1]) == os.path.realpath(path)]
+    assert len(mine) == 1
+    thread = engine_checkpoints._threads[mine[0]]
+
+    engine_checkpoints.stop(str(path))
+
+    assert not thread.is_alive()  # joined: its connection is closed before a restore writes
+    assert mine[0] not in engine_checkpoints._threads
+    _write(eng)
+    assert engine_checkpoints._threads[mine[0]].is_alive()
