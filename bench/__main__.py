@@ -29,6 +29,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--only", choices=CHOICES, action="append", help="run only these (repeatable)")
     parser.add_argument("--rush-clients", type=int, default=200, help="concurrent buyers in the order rush (200)")
+    parser.add_argument("--rush-requests", type=int, help="hot-item orders per buyer in the rush (24)")
     parser.add_argument("--rush-workers", type=int, default=None, help="gunicorn workers (the rush's default)")
     parser.add_argument("--close-orders", type=int, default=100_000, help="paid orders in the SQLite close (100000)")
     parser.add_argument("--close-points", type=int, default=500, help="pickup points in the close (500)")
@@ -98,6 +99,8 @@ def run(args: argparse.Namespace, work: Path) -> tuple[dict, dict]:
 
         _say(f"order rush: {args.rush_clients} buyers against gunicorn, then the bare baseline…")
         extra = {"workers": args.rush_workers} if args.rush_workers else {}
+        if args.rush_requests:
+            extra["requests"] = args.rush_requests
         results["rush"] = rush.run(work / "rush", clients=args.rush_clients, **extra)
         rows.update(rush.headline(results["rush"]))
     if "close" in chosen:
