@@ -56,7 +56,7 @@ def refund_orders(
     db.session.flush()  # an ORM caller's pending rows (a payment just marked late) come first
     paid_with = dict(payments or {})
     paid_with.update(_first_payments([o for o in order_ids if o not in paid_with]))
-    if len(paid_with) < len(order_ids):
+    if any(o not in paid_with for o in order_ids):
         raise InvalidTransition(_("This order has no payment to refund."))
     taken = db.session.execute(
         update(_O)

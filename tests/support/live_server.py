@@ -20,6 +20,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_ready(proc: subprocess.Popen, probe, describe, timeout: float, pause: float = 0.1) -> None:
+    """Poll `probe()` until it answers True; RuntimeError with `describe()` (the child's log) if
+    the child exits first or the time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"exited: {describe()}")
+        if probe():
+            return
+        time.sleep(pause)
+    raise RuntimeError(f"did not start: {describe()}")
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    """SIGTERM, and SIGKILL if it has not ended within `timeout`."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class LiveServer:
     def __init__(
         self,
@@ -67,24 +90,17 @@ class LiveServer:
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log_path.read_text()}")
+        def answers() -> bool:
             try:
                 requests.get(self.url + "/login", timeout=1)
-                return
+                return True
             except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still booting
-                time.sleep(0.1)
-        raise RuntimeError("server did not start")
+                return False
+
+        wait_until_ready(self.proc, answers, self.log, timeout)
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
         self._log.close()
 
     def log(self) -> str:

@@ -13,14 +13,13 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.support.engines import IN_CI
-from tests.support.live_server import ROOT, free_port
+from tests.support.live_server import ROOT, free_port, stop_process, wait_until_ready
 
 SAMPLE = ROOT / "deploy" / "nginx" / "groupbuy.conf"
 
@@ -131,26 +130,20 @@ class Nginx:
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"nginx exited: {(self.prefix / 'nginx.out').read_text()}{self.error_log()}")
+        def listening() -> bool:
             try:
                 socket.create_connection(("127.0.0.1", self.https_port), timeout=0.5).close()
-                return
+                return True
             except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("nginx did not start listening")
+                return False
 
-    def error_log(self) -> str:
-        path = self.prefix / "error.log"
-        return path.read_text() if path.exists() else ""
+        wait_until_ready(self.proc, listening, self.log, timeout, pause=0.05)
+
+    def log(self) -> str:
+        """What nginx printed, then its error log."""
+        error_log = self.prefix / "error.log"
+        return (self.prefix / "nginx.out").read_text() + (error_log.read_text() if error_log.exists() else "")
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
         self._output.close()
