@@ -54,10 +54,11 @@ def test_manifest_shows_recently_collected_codes_as_redeemed_and_leaves_out_unar
     assert data["orders"][0]["redeemed_by"] == done.staff.name
 
 
-def test_manifest_of_a_point_the_user_does_not_staff_is_not_found(bags, make_user):
+def test_manifest_of_a_point_the_user_does_not_staff_is_not_found_and_says_why(bags, make_user):
     bag = bags.make()
-    with pytest.raises(NotYourPickupPoint):
+    with pytest.raises(NotYourPickupPoint) as refused:
         offline_manifest.build(make_user("路人"), bag.point.id)
+    assert refused.value.message == "You do not work at this pickup point."
 
 
 def test_synced_offline_hand_over_redeems_once_and_records_the_device_time(bags):
