@@ -321,6 +321,10 @@ def test_nothing_the_phone_keeps_offline_holds_a_waiting_code(live_server, pages
     expect(page.locator("[data-manifest-info]")).to_contain_text("3 bags waiting")
     page.wait_for_function("async () => Boolean(await caches.match('/pickup/scan', {cacheName: 'gb-pages'}))")
     page.context.set_offline(True)
+    wedge(page, codes.qr_text(collected))  # found by its order id: collected, by whom
+    expect(title(page)).to_have_text("Already redeemed")
+    expect(page.locator("[data-result]")).to_contain_text(handed.staff.name)
+    page.keyboard.press("Escape")
     wedge(page, codes.qr_text(handed.code))
     page.keyboard.press("Enter")
     expect(title(page)).to_contain_text("Handed over offline")

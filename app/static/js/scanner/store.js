@@ -45,7 +45,7 @@ export function deviceId() {
   return id;
 }
 
-function drop(key) {
+function forget(key) {
   try { window.localStorage.removeItem(PREFIX + key); } catch (error) { /* disabled: nothing kept */ }
 }
 
@@ -53,7 +53,7 @@ export const manifests = {
   get(pointId) {
     const manifest = read("manifest." + pointId, null);
     if (manifest && manifest.version !== MANIFEST_VERSION) {
-      drop("manifest." + pointId);
+      forget("manifest." + pointId);
       return null;
     }
     return manifest;
