@@ -99,9 +99,12 @@ class AlreadyRedeemed(Conflict):
 
 
 class NotYourPickupPoint(DomainError):
+    """The user neither staffs nor leads the pickup point named in the request. (A code of another
+    point is answered as InvalidCode, so a guesser learns nothing about other points' codes.)"""
+
     status = 404
     code = "not_your_pickup_point"
-    default_message = _l("This code belongs to another pickup point.")
+    default_message = _l("You do not work at this pickup point.")
 
 
 class BadSignature(DomainError):

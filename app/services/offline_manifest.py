@@ -1,25 +1,24 @@
-"""What a scanner device keeps for working without a network: its pickup point's waiting bags.
+"""What a scanner device keeps for working without a network: its pickup point's bags.
 
-The device never holds the codes themselves. Each entry is keyed by HMAC-SHA256(manifest key,
-code); the device computes the same HMAC over a scanned or typed code and looks it up. The key
-is per pickup point and per day (derived from SECRET_KEY), so a manifest copied off a device
-names no codes in the clear and yesterday's hashes do not match today's. Honest limit: the key
-is on the device, and 10^8 codes can be brute-forced against it offline by someone who steals
-the device's storage; what that gets them is the list of waiting bags at one point, which the
-device shows anyway. A QR still needs its Ed25519 signature, which no device can make.
+The manifest holds nothing from which a pickup code can be learnt: no code, no hash of one, no
+key to compute such a hash (DESIGN.md §4.12). An 8-digit code has only 10^8 values, so any hash
+of it a device could check can also be tried against all of them in minutes (the HMAC manifest
+of version 1 fell in about 216 s on one core), far faster than guessing at the server, which
+locks entry after a few wrong codes. So, offline:
 
-Recently collected codes are listed too (status "redeemed"), so an offline device can answer
-"already collected" instead of "unknown" for a bag handed over earlier today.
+- a scanned QR (`GB1.<kid>.<order>.<point>.<code>.<issued>.<sig>`) is checked against the
+  Ed25519 public keys in `signing` (public, no secret), and its bag found by `order_id`, which
+  is not secret either (one code per order, so a genuine signature names that order's code);
+- a typed code cannot be checked and the scanner says so: scan the QR or wait for the network.
+
+Recently collected bags are listed too (status "redeemed"), so an offline device can answer
+"already collected" instead of "unknown" for a label handed over earlier today.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -30,30 +29,18 @@ from app.services import clock, codes, redemption_lines
 from app.services.errors import NotYourPickupPoint
 from app.services.text import mask_name, mask_phone
 
-MANIFEST_VERSION = 1
+# 2: no code-derived data (version 1 carried an HMAC key and a hash per code). The scanner
+# discards a stored manifest of any other version, so no old copy with hashes stays on a device.
+MANIFEST_VERSION = 2
 REDEEMED_DAYS = 2
 # A device should fetch a fresh manifest long before this; past it the page warns that its
 # offline answers may be stale (orders refunded since, bags collected at another counter).
 VALID_HOURS = 24
 
 
-def manifest_key(point_id: int, day: str) -> bytes:
-    secret = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(secret, f"gb-offline-manifest|{point_id}|{day}".encode(), hashlib.sha256).digest()
-
-
-def code_hash(key: bytes, digits: str) -> str:
-    return hmac.new(key, digits.encode(), hashlib.sha256).hexdigest()
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _entry(key: bytes, code: PickupCode, order: Order, redeemed_by: User | None) -> dict:
+def _entry(code: PickupCode, order: Order, redeemed_by: User | None) -> dict:
     waiting = code.status == "issued"
     return {
-        "h": code_hash(key, code.code),
         "code_id": code.id,
         "order_id": order.id,
         "order_number": order.number,
@@ -82,8 +69,6 @@ def build(user: User, point_id: int) -> dict:
         raise NotYourPickupPoint()
     point = db.session.get(PickupPoint, point_id)
     now = clock.now()
-    day = clock.to_local(now).date().isoformat()
-    key = manifest_key(point_id, day)
     rows = db.session.execute(
         select(PickupCode, Order, User)
         .join(Order, Order.id == PickupCode.order_id)
@@ -98,13 +83,11 @@ def build(user: User, point_id: int) -> dict:
         .order_by(Order.shelf_slot, Order.id)
         .options(selectinload(Order.items))
     ).all()
-    entries = [_entry(key, code, order, by) for code, order, by in rows]
     return {
         "version": MANIFEST_VERSION,
         "pickup_point": {"id": point.id, "name": point.name},
         "generated_at": now.isoformat(),
         "valid_until": (now + timedelta(hours=VALID_HOURS)).isoformat(),
-        "hash": {"algorithm": "HMAC-SHA256", "key": _b64(key), "day": day},
         "signing": {"algorithm": "Ed25519", "keys": codes.public_keys(), "qr_version": codes.QR_VERSION},
-        "orders": entries,
+        "orders": [_entry(code, order, by) for code, order, by in rows],
     }

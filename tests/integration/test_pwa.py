@@ -13,6 +13,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import PickupCode, Redemption
 from app.services import clock, codes
+from tests.conftest import SECRET
+from tests.support.code_leaks import as_keys, b64url, leaks, version_1_key
 from tests.support.forms import csrf_from
 from tests.support.pickup import Bags
 
@@ -81,16 +83,74 @@ def test_scanner_page_is_for_staff_and_carries_its_points_and_strings(client, lo
     assert client.get("/pickup/scan").status_code == 403
 
 
-def test_manifest_endpoint_returns_hashes_for_staff_and_404_for_other_points(client, login, bags, make_user):
+def test_manifest_endpoint_is_for_staff_and_other_points_answer_404_saying_so(client, login, bags):
     bag = bags.make()
     other = bags.make()
     login(bag.staff)
     response = client.get(f"/api/v1/pickup/points/{bag.point.id}/manifest")
     assert response.status_code == 200
-    assert bag.code.code not in response.get_data(as_text=True)
     assert [o["order_id"] for o in response.get_json()["orders"]] == [bag.order.id]
-    assert client.get(f"/api/v1/pickup/points/{other.point.id}/manifest").status_code == 404
+    # A point of someone else and a point that does not exist answer alike, and say why.
+    for point_id in (other.point.id, other.point.id + 1000):
+        refused = client.get(f"/api/v1/pickup/points/{point_id}/manifest")
+        assert refused.status_code == 404
+        assert refused.get_json()["error"] == {
+            "code": "not_your_pickup_point",
+            "message": "You do not work at this pickup point.",
+        }
+    zh = client.get(f"/api/v1/pickup/points/{other.point.id}/manifest", headers={"Accept-Language": "zh-CN"})
+    assert zh.get_json()["error"]["message"] == "您不在该自提点工作。"
     assert client.get("/api/v1/pickup/points/99999999999/manifest").status_code == 404
+
+
+def test_sync_at_a_point_the_user_does_not_work_at_says_so_and_changes_nothing(client, login, bags):
+    bag = bags.make()
+    other = bags.make()
+    login(bag.staff)
+    body = {"pickup_point_id": other.point.id, "redemptions": [item(codes.qr_text(other.code))]}
+    response = client.post(SYNC, json=body, headers={"X-CSRFToken": token_for(client)})
+    assert response.status_code == 404
+    assert response.get_json()["error"]["message"] == "You do not work at this pickup point."
+    assert db.session.get(PickupCode, other.code.id, populate_existing=True).status == "issued"
+
+
+def _names_and_texts(node, names: set, texts: list) -> None:
+    if isinstance(node, dict):
+        for name, value in node.items():
+            names.add(name)
+            _names_and_texts(value, names, texts)
+    elif isinstance(node, list):
+        for value in node:
+            _names_and_texts(value, names, texts)
+    elif isinstance(node, str):
+        texts.append(node)
+
+
+def test_manifest_served_holds_no_code_and_nothing_derived_from_one(client, login, bags):
+    first = bags.make()
+    second = bags.make(point=first.point, staff=first.staff)
+    done = bags.make(point=first.point, staff=first.staff)
+    collected = db.session.get(PickupCode, done.code.id)
+    collected.status, collected.live_code = "redeemed", None
+    collected.redeemed_at, collected.redeemed_by_id = clock.now(), first.staff.id
+    db.session.commit()
+    login(first.staff)
+    response = client.get(f"/api/v1/pickup/points/{first.point.id}/manifest")
+    text, body = response.get_data(as_text=True), response.get_json()
+    assert {o["order_id"]: o["status"] for o in body["orders"]} == {
+        first.order.id: "waiting",
+        second.order.id: "waiting",
+        done.order.id: "redeemed",
+    }
+    names, texts = set(), []
+    _names_and_texts(body, names, texts)
+    assert not names & {"h", "hash", "hmac", "digest", "key", "code", "codes", "qr", "salt"}
+    today = clock.to_local(clock.now()).date()
+    old_keys = [version_1_key(SECRET, first.point.id, (today + timedelta(days=d)).isoformat()) for d in (-1, 0, 1)]
+    for old in old_keys:
+        assert b64url(old) not in text and old.hex() not in text
+    keys = [SECRET.encode(), *old_keys, *(key for t in texts for key in as_keys(t))]
+    assert leaks(text, [first.code.code, second.code.code, done.code.code], keys) == []
 
 
 def test_sync_redeems_and_a_replay_answers_the_same(client, login, bags):

@@ -1,4 +1,4 @@
-"""The offline manifest (hashed codes, never codes) and the settling of queued offline hand-overs."""
+"""The offline manifest (no codes, nothing derived from one) and the settling of queued offline hand-overs."""
 
 import json
 import uuid
@@ -28,21 +28,34 @@ def queued(code_text: str, *, device: str = "scanner-a", at=None) -> dict:
     }
 
 
-def test_manifest_lists_waiting_bags_by_keyed_hash_and_never_the_code(bags):
+def test_manifest_lists_waiting_bags_by_order_and_code_id_with_the_public_signing_keys(bags):
     bag = bags.make()
     data = offline_manifest.build(bag.staff, bag.point.id)
-    assert bag.code.code not in json.dumps(data)
+    assert data["version"] == offline_manifest.MANIFEST_VERSION == 2
     (entry,) = data["orders"]
-    key = codes._unb64(data["hash"]["key"])
-    assert entry["h"] == offline_manifest.code_hash(key, bag.code.code)
+    assert (entry["order_id"], entry["code_id"]) == (bag.order.id, bag.code.id)
     assert entry["status"] == "waiting" and entry["order_number"] == bag.order.number
     assert entry["customer_phone"].count("*") >= 4
     assert data["signing"]["keys"] == codes.public_keys()
 
 
-def test_manifest_hash_key_differs_per_point_and_day(app):
-    assert offline_manifest.manifest_key(1, "2026-11-22") != offline_manifest.manifest_key(2, "2026-11-22")
-    assert offline_manifest.manifest_key(1, "2026-11-22") != offline_manifest.manifest_key(1, "2026-11-23")
+def test_manifest_is_the_same_whatever_the_codes_are(bags, frozen_clock):
+    """Nothing in it depends on a code's digits, so nothing in it can give one away: give every
+    bag (waiting and collected) other digits and the manifest does not change by a byte."""
+    first = bags.make()
+    bags.make(point=first.point, staff=first.staff)
+    done = bags.make(point=first.point, staff=first.staff)
+    collected = db.session.get(PickupCode, done.code.id)
+    collected.status, collected.live_code = "redeemed", None
+    collected.redeemed_at, collected.redeemed_by_id = frozen_clock.now, first.staff.id
+    db.session.commit()
+    before = offline_manifest.build(first.staff, first.point.id)
+    assert sorted(e["status"] for e in before["orders"]) == ["redeemed", "waiting", "waiting"]
+    for code in db.session.scalars(select(PickupCode)):
+        code.code = f"{(int(code.code) + 12_345_679) % 10**8:08d}"
+        code.live_code = code.code if code.status == "issued" else None
+    db.session.commit()
+    assert json.dumps(offline_manifest.build(first.staff, first.point.id)) == json.dumps(before)
 
 
 def test_manifest_shows_recently_collected_codes_as_redeemed_and_leaves_out_unarrived(bags):
@@ -54,10 +67,11 @@ def test_manifest_shows_recently_collected_codes_as_redeemed_and_leaves_out_unar
     assert data["orders"][0]["redeemed_by"] == done.staff.name
 
 
-def test_manifest_of_a_point_the_user_does_not_staff_is_not_found(bags, make_user):
+def test_manifest_of_a_point_the_user_does_not_staff_is_not_found_and_says_why(bags, make_user):
     bag = bags.make()
-    with pytest.raises(NotYourPickupPoint):
+    with pytest.raises(NotYourPickupPoint) as refused:
         offline_manifest.build(make_user("路人"), bag.point.id)
+    assert refused.value.message == "You do not work at this pickup point."
 
 
 def test_synced_offline_hand_over_redeems_once_and_records_the_device_time(bags):

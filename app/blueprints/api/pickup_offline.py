@@ -25,9 +25,8 @@ class ManifestItem(BaseModel):
 
 
 class ManifestOrder(BaseModel):
-    h: str = Field(description="HMAC-SHA256(hash.key, the 8-digit code), hex. The code itself is never sent.")
     code_id: int
-    order_id: int
+    order_id: int = Field(description="Matched against a scanned QR's order field once its signature verifies.")
     order_number: str
     shelf_slot: int | None
     customer_name: str = Field(description="Masked.")
@@ -36,12 +35,6 @@ class ManifestOrder(BaseModel):
     redeemed_at: str | None
     redeemed_by: str | None
     items: list[ManifestItem]
-
-
-class ManifestHash(BaseModel):
-    algorithm: str
-    key: str = Field(description="The HMAC key, base64url; per pickup point and day.")
-    day: str
 
 
 class ManifestSigning(BaseModel):
@@ -56,23 +49,26 @@ class ManifestRef(BaseModel):
 
 
 class ManifestOut(BaseModel):
-    version: int
+    version: int = Field(
+        description="2: nothing derived from a code. A device discards a kept manifest of any other version."
+    )
     pickup_point: ManifestRef
     generated_at: str
     valid_until: str
-    hash: ManifestHash
     signing: ManifestSigning
     orders: list[ManifestOrder]
 
 
 @bp.get("/pickup/points/<int:point_id>/manifest")
 @document(
-    summary="The offline manifest of a pickup point: waiting bags keyed by a hash of their code",
+    summary="The offline manifest of a pickup point: its waiting and recently collected bags, no codes",
     response=ManifestOut,
     tags=["pickup"],
     errors=(404,),
-    description="Fetched by the scanner while online; with no network it verifies QR signatures with "
-    "`signing.keys` and looks codes up by HMAC. Staff of the point only; other points answer 404.",
+    description="Fetched by the scanner while online. It holds no pickup code and nothing derived from one "
+    "(no hash, no key to make one), so a stolen device or cache cannot recover a code. With no network the "
+    "scanner verifies a QR's Ed25519 signature with `signing.keys` and finds the bag by the QR's order id; "
+    "typed codes cannot be checked offline and are refused. Staff of the point only; other points answer 404.",
 )
 @api_role("staff")
 def pickup_manifest(point_id: int):

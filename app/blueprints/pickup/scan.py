@@ -35,7 +35,8 @@ def _strings() -> dict[str, str]:
         "already": _("Already redeemed"),
         "already_by": _("Already handed over by %(who)s."),
         "invalid": _("Unknown code"),
-        "malformed": _("Enter the 8-digit pickup code or scan its QR code."),
+        # Offline the device holds nothing to check a typed code against (see offline_manifest).
+        "typed_offline": _("Offline: typed codes can't be checked — scan the QR code, or wait for the network."),
         "bad_signature": _("Invalid signature: this QR code was not issued by us."),
         "not_arrived": _("Not arrived yet"),
         "refused": _("Not handed over"),

@@ -20,7 +20,7 @@ const MANIFEST_EVERY_MS = 60000;
 const SYNC_EVERY_MS = 20000;
 
 let pointId = Number(pointSelect.value);
-let preview = null; // { text, online, data, h }
+let preview = null; // { text, online, data }
 let busy = false;
 // One scan from a wedge or the keyboard that arrived while a lookup or hand-over was in
 // flight: a busy counter scans the next bag at once, and a dropped scan would be lost (the
@@ -90,7 +90,7 @@ function offlineFailure(error) {
   if (code === "bad_signature") { return fail(t.bad_signature, t.checked_offline); }
   if (code === "no_crypto") { return fail(t.no_crypto); }
   if (code === "no_manifest") { return fail(t.manifest_missing); }
-  if (code === "malformed") { return fail(t.malformed); }
+  if (code === "typed_offline") { return fail(t.typed_offline); }
   entryLock.fail(pointId, config.lock);
   return fail(t.invalid, t.checked_offline);
 }
@@ -105,10 +105,10 @@ async function lookUpOffline(text) {
     return offlineFailure(error);
   }
   const entry = found.entry;
-  if (entry.status === "redeemed" || queue.has(pointId, found.h)) {
+  if (entry.status === "redeemed" || queue.has(pointId, entry.code_id)) {
     return fail(t.already, entry.redeemed_by ? fmt(t.already_by, { who: entry.redeemed_by }) : t.checked_offline);
   }
-  preview = { text, online: false, data: entry, h: found.h };
+  preview = { text, online: false, data: entry };
   showPreview(panel, t, entry, { offline: true, onConfirm: confirm, onCancel: reset });
   signal(true);
 }
@@ -165,7 +165,7 @@ function enqueue(current, key) {
     offline_at: new Date().toISOString(),
     device: "scanner " + device.slice(-6),
     point_id: pointId,
-    h: current.h || null,
+    code_id: data.code_id,
     order_number: data.order_number,
     shelf_slot: data.shelf_slot,
   });
@@ -190,7 +190,7 @@ async function confirm() {
       if (!(error instanceof NetworkError)) { throw error; }
       // The hand-over may or may not have reached the server: queue it under the same key, so
       // the sync either settles it or gets the first answer back.
-      enqueue({ ...current, h: null }, key);
+      enqueue(current, key);
       return;
     }
     if (signedOut(res.status)) { return; }
@@ -329,6 +329,7 @@ window.setInterval(refreshManifest, MANIFEST_EVERY_MS);
 
 const remembered = Number(window.localStorage.getItem("gb.scanner.point"));
 if (config.points.some((p) => p.id === remembered)) { pointSelect.value = String(remembered); pointId = remembered; }
+manifests.dropOutdated();
 setNet();
 showIdle(panel, t);
 drawQueue();

@@ -1,7 +1,14 @@
 // What the scanner keeps on the device (localStorage, under "gb."): the offline manifest per
-// pickup point, the queue of offline hand-overs, recent sync results and the offline entry lock.
+// pickup point (no codes, nothing derived from one), the queue of offline hand-overs, recent sync
+// results and the offline entry lock. A queued hand-over keeps the text as scanned, which holds
+// its code, until the server has settled it: the sync must prove the code, and that bag has
+// already gone over the counter, so its code no longer opens a waiting bag.
 const PREFIX = "gb.";
 const HISTORY_MAX = 50;
+// The manifest format this code reads (services/offline_manifest.py MANIFEST_VERSION). Version 1
+// carried an HMAC key and a hash of every waiting code, from which all codes can be recovered:
+// a kept manifest of any other version is deleted, not just ignored.
+const MANIFEST_VERSION = 2;
 
 function read(key, fallback) {
   try {
@@ -38,9 +45,31 @@ export function deviceId() {
   return id;
 }
 
+function forget(key) {
+  try { window.localStorage.removeItem(PREFIX + key); } catch (error) { /* disabled: nothing kept */ }
+}
+
 export const manifests = {
-  get: (pointId) => read("manifest." + pointId, null),
-  put: (pointId, manifest) => write("manifest." + pointId, { ...manifest, fetched_at: new Date().toISOString() }),
+  get(pointId) {
+    const manifest = read("manifest." + pointId, null);
+    if (manifest && manifest.version !== MANIFEST_VERSION) {
+      forget("manifest." + pointId);
+      return null;
+    }
+    return manifest;
+  },
+  put(pointId, manifest) {
+    if (!manifest || manifest.version !== MANIFEST_VERSION) { return false; }
+    return write("manifest." + pointId, { ...manifest, fetched_at: new Date().toISOString() });
+  },
+  // Every point's kept manifest of another version, not only the point on screen.
+  dropOutdated() {
+    let keys = [];
+    try { keys = Object.keys(window.localStorage); } catch (error) { return; }
+    keys.filter((key) => key.startsWith(PREFIX + "manifest.")).forEach((key) => {
+      manifests.get(key.slice((PREFIX + "manifest.").length));
+    });
+  },
 };
 
 export const queue = {
@@ -54,7 +83,7 @@ export const queue = {
     const drop = new Set(keys);
     write("queue", queue.all().filter((q) => !drop.has(q.idempotency_key)));
   },
-  has: (pointId, hash) => queue.all().some((q) => q.point_id === pointId && q.h === hash),
+  has: (pointId, codeId) => queue.all().some((q) => q.point_id === pointId && q.code_id === codeId),
 };
 
 export const history = {
