@@ -31,8 +31,9 @@ LEASE = timedelta(minutes=10)
 PROGRESS_EVERY = 2000
 MAX_ATTEMPTS = 3
 KIND_LABELS = {"picking": _l("Picking list"), "packing": _l("Packing list"), "route": _l("Route summary")}
+# Flask adds "; charset=utf-8" to a text/* mimetype itself (naming it here sent it twice).
 MIMETYPES = {
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
 }
