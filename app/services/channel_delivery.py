@@ -109,7 +109,7 @@ def _send(kind: str, url: str, request) -> tuple[bool, int | None, str, bool]:
         status, answer = outbound_http.post(
             target, request.body, request.headers, timeout=TIMEOUT_S, max_answer=MAX_ANSWER
         )
-    except (OSError, ValueError) as exc:  # refused, timed out, redirected, bad address
+    except (OSError, ValueError) as exc:  # refused, timed out, bad address
         return False, None, f"{exc.__class__.__name__}: {exc}"[:300], False
     ok, reason = webhook_formats.accepted(kind, status, answer)
     return ok, status, reason, False

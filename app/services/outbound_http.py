@@ -25,6 +25,10 @@ from flask_babel import gettext as _
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
+# Addresses tried in turn when connecting fails: each may take the whole connect timeout, and a
+# delivery must finish well within its lease (channel_delivery.LEASE).
+MAX_ADDRESSES_TRIED = 4
+
 
 class UnsafeTarget(ValueError):
     """The URL may not be called from this server."""
@@ -106,12 +110,13 @@ class _PinnedAdapter(HTTPAdapter):
 
     def send(self, request, *args, **kwargs):
         request.headers["Host"] = self._target.netloc
-        for address in self._target.addresses:
+        tried = self._target.addresses[:MAX_ADDRESSES_TRIED]
+        for address in tried:
             self._address = address
             try:
                 return super().send(request, *args, **kwargs)
             except requests.exceptions.ConnectionError as exc:
-                if address == self._target.addresses[-1] or not _could_not_connect(exc):
+                if address == tried[-1] or not _could_not_connect(exc):
                     raise
         raise AssertionError("unreachable: a target has at least one address")
 
