@@ -68,13 +68,14 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _configure_logging(level: str) -> None:
     """Our own loggers' lines (a long close's progress, jobs, the scheduler) on stderr, where
-    gunicorn, systemd's journal and the CLI show them; Python drops INFO lines otherwise."""
-    logger = logging.getLogger("app")
-    if level and not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(level.upper())
+    gunicorn, systemd's journal and the CLI show them; Python drops INFO lines otherwise.
+
+    The handler goes on the root logger, and only if nothing configured logging before (what
+    logging.basicConfig does): waitress's serve() calls basicConfig() as well, so a handler of
+    our own on the "app" logger printed each of our lines twice under `flask serve`."""
+    if level:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("app").setLevel(level.upper())
 
 
 def _mark_database_in_use(url: str) -> None:

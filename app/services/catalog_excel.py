@@ -31,7 +31,7 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import Merchant, Product
-from app.services import audit, catalog, clock, import_reports
+from app.services import audit, catalog, clock, import_reports, spreadsheets
 from app.services.errors import ValidationFailed
 from app.services.stock import sync_stock_alerts
 
@@ -101,11 +101,13 @@ def _workbook(rows: list[list], locale: str | None) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = "products"
-    sheet.append(_headers(locale))
+    sheet.append(spreadsheets.xlsx_row(sheet, _headers(locale)))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
+    # A name typed as "=…" goes out as typed, marked with the quote prefix rather than given an
+    # apostrophe (services/spreadsheets.py): the import reads it back with nothing to strip.
     for row in rows:
-        sheet.append(row)
+        sheet.append(spreadsheets.xlsx_row(sheet, row))
     for letter, width in zip("ABCDEFGHIJ", (8, 28, 12, 12, 12, 12, 10, 12, 8, 12), strict=True):
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A2"

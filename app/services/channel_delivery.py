@@ -10,8 +10,6 @@ receiver see a message twice, and the JSON webhook's delivery id lets it drop th
 from __future__ import annotations
 
 import time
-import urllib.error
-import urllib.request
 from datetime import timedelta
 from urllib.parse import urljoin
 
@@ -22,8 +20,8 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import ChannelDelivery, NotificationChannel, OutboxMessage, User
-from app.services import clock, email_channel, notification_texts, push, webhook_formats
-from app.services.channels import UnsafeTarget, check_target
+from app.services import clock, email_channel, notification_texts, outbound_http, push, webhook_formats
+from app.services.outbound_http import UnsafeTarget
 
 MAX_ATTEMPTS = 6
 LEASE = timedelta(minutes=2)
@@ -33,25 +31,6 @@ MAX_ANSWER = 64 * 1024
 
 def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # A redirect could lead anywhere, past the address check: treat it as a failure.
-    def redirect_request(self, *_args, **_kwargs):
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirects)
-
-
-def _post(request: webhook_formats.Request) -> tuple[int, bytes]:
-    # Only http(s) URLs that passed check_target get here.
-    http_request = urllib.request.Request(request.url, data=request.body, headers=request.headers, method="POST")  # noqa: S310
-    try:
-        with _opener.open(http_request, timeout=TIMEOUT_S) as response:  # noqa: S310 - checked by check_target
-            return response.status, response.read(MAX_ANSWER)
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read(MAX_ANSWER) if exc.fp else b""
 
 
 def _claim(delivery_id: int, now) -> int:
@@ -119,13 +98,17 @@ def _send(kind: str, url: str, request) -> tuple[bool, int | None, str, bool]:
     if kind == email_channel.KIND:  # the operator's SMTP server, not a user-typed address
         return email_channel.send(request)
     try:
-        check_target(url)
+        # Checked again before every send (a name can be re-pointed since the channel was saved),
+        # and the send connects to the very addresses checked here.
+        target = outbound_http.check_target(url)
     except UnsafeTarget as exc:
         return False, None, str(exc), False
     if kind == push.KIND:
-        return push.send(url, *request)
+        return push.send(target, *request)
     try:
-        status, answer = _post(request)
+        status, answer = outbound_http.post(
+            target, request.body, request.headers, timeout=TIMEOUT_S, max_answer=MAX_ANSWER
+        )
     except (OSError, ValueError) as exc:  # refused, timed out, bad address
         return False, None, f"{exc.__class__.__name__}: {exc}"[:300], False
     ok, reason = webhook_formats.accepted(kind, status, answer)

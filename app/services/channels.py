@@ -6,18 +6,15 @@ ChannelDelivery per matching channel in the same transaction; channel_delivery s
 
 Channel URLs are typed by users, so the server must not become a way to reach the machine's own
 network (SSRF): only https to hosts whose every address is public, checked when the channel is
-saved and again before every send (a name can be re-pointed meanwhile). `WEBHOOK_ALLOW_PRIVATE`
-lifts that for a closed deployment and for the tests' loopback receivers.
+saved and again before every send, which then connects to the addresses it checked
+(services/outbound_http.py). `WEBHOOK_ALLOW_PRIVATE` lifts that for a closed deployment and for
+the tests' loopback receivers.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -29,6 +26,7 @@ from app.services import clock, email_channel
 from app.services.catalog import clean_line, has_control_chars
 from app.services.errors import NotFound, ValidationFailed
 from app.services.notification_texts import N_, message
+from app.services.outbound_http import UnsafeTarget, check_target
 from app.services.webhook_formats import KINDS
 
 MAX_CHANNELS = 10
@@ -53,10 +51,6 @@ KIND_LABELS: dict[str, object] = {
 }
 
 
-class UnsafeTarget(ValueError):
-    """The URL may not be called from this server."""
-
-
 @dataclass
 class ChannelInput:
     name: str
@@ -64,27 +58,6 @@ class ChannelInput:
     url: str
     secret: str = ""
     events: list[str] = field(default_factory=list)
-
-
-def check_target(url: str) -> None:
-    """Refuse URLs this server must not call; UnsafeTarget says why."""
-    allow_private = current_app.config["WEBHOOK_ALLOW_PRIVATE"]
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise UnsafeTarget(_("Enter the robot's full address, starting with https://."))
-    if parts.scheme != "https" and not allow_private:
-        raise UnsafeTarget(_("Use an https:// address."))
-    if parts.username or parts.password:
-        raise UnsafeTarget(_("Addresses with a user name or password are not accepted."))
-    if allow_private:
-        return
-    try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError):
-        raise UnsafeTarget(_("This address cannot be found.")) from None
-    for info in infos:
-        if not ipaddress.ip_address(info[4][0].split("%")[0]).is_global:
-            raise UnsafeTarget(_("This address points into a private network; it is not accepted."))
 
 
 def _checked(data: ChannelInput) -> ChannelInput:

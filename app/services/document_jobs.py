@@ -24,15 +24,16 @@ from app.extensions import db
 from app.models import DocumentJob, Window
 from app.models.documents import DOCUMENT_FORMATS, DOCUMENT_KINDS
 from app.permissions import scoped_or_404
-from app.services import clock, files, window_documents
+from app.services import clock, files, spreadsheets, window_documents
 from app.services.errors import ValidationFailed
 
 LEASE = timedelta(minutes=10)
 PROGRESS_EVERY = 2000
 MAX_ATTEMPTS = 3
 KIND_LABELS = {"picking": _l("Picking list"), "packing": _l("Packing list"), "route": _l("Route summary")}
+# Flask adds "; charset=utf-8" to a text/* mimetype itself (naming it here sent it twice).
 MIMETYPES = {
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
 }
@@ -191,21 +192,20 @@ def _write_csv(path: Path, _title: str, doc, progress) -> None:
     # UTF-8 with a BOM: Excel on Windows then opens the Chinese text correctly.
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(doc.header)
+        writer.writerow(spreadsheets.csv_row(doc.header))
         for row in _counted(doc, progress):
-            writer.writerow(row)
+            writer.writerow(spreadsheets.csv_row(row))
 
 
 def _write_xlsx(path: Path, title: str, doc, progress) -> None:
     from openpyxl import Workbook
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     book = Workbook(write_only=True)  # rows go to disk as they come, not into memory
     sheet = book.create_sheet(title="document")
-    sheet.append([title])
-    sheet.append(doc.header)
+    sheet.append(spreadsheets.xlsx_row(sheet, [title]))
+    sheet.append(spreadsheets.xlsx_row(sheet, doc.header))
     for row in _counted(doc, progress):
-        sheet.append([ILLEGAL_CHARACTERS_RE.sub("?", v) if isinstance(v, str) else v for v in row])
+        sheet.append(spreadsheets.xlsx_row(sheet, row))
     book.save(path)
 
 

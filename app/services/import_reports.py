@@ -9,10 +9,9 @@ from pathlib import Path
 
 from flask_babel import gettext as _
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import PatternFill
 
-from app.services import files
+from app.services import files, spreadsheets
 
 BAD_FILL = PatternFill("solid", fgColor="FFC7CE")
 PREFIX = "import-errors-"
@@ -24,14 +23,14 @@ def write(merchant_id: int, header: list[str], keys: list[str | None], rows: lis
     book = Workbook()
     sheet = book.active
     sheet.title = "errors"
-    sheet.append([*header, _("Errors")])
+    sheet.append(spreadsheets.xlsx_row(sheet, [*header, _("Errors")]))
     by_row: dict[int, list] = {}
     for error in errors:
         by_row.setdefault(error.row, []).append(error)
     for number, cells in enumerate(rows, start=2):
         messages = by_row.get(number, [])
-        writable = [ILLEGAL_CHARACTERS_RE.sub("?", cell) for cell in cells]  # as sent
-        sheet.append([*writable, "; ".join(e.message for e in messages)])
+        # As sent, except that nothing in it can run as a formula in the merchant's spreadsheet.
+        sheet.append(spreadsheets.xlsx_row(sheet, [*cells, "; ".join(e.message for e in messages)]))
         for error in messages:
             if error.column in keys:
                 sheet.cell(row=number, column=keys.index(error.column) + 1).fill = BAD_FILL

@@ -24,9 +24,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import NotificationChannel, User
-from app.services import clock
-from app.services.channels import UnsafeTarget, check_target
+from app.services import clock, outbound_http
 from app.services.errors import NotFound, ValidationFailed
+from app.services.outbound_http import UnsafeTarget, check_target
 
 KIND = "webpush"
 TTL_S = 24 * 3600
@@ -149,27 +149,20 @@ def payload(title: str, body: str, link: str | None, tag: str) -> bytes:
     return json.dumps({"title": title, "body": body, "url": link or "/", "tag": tag}, ensure_ascii=False).encode()
 
 
-def _session():
-    import requests
-
-    session = requests.Session()
-    session.max_redirects = 0  # a redirect could lead past the address check: a failure instead
-    return session
-
-
-def send(endpoint: str, secret: str, data: bytes) -> tuple[bool, int | None, str, bool]:
-    """Encrypt and post one message; (ok, HTTP status, reason, subscription gone)."""
+def send(target: outbound_http.Target, secret: str, data: bytes) -> tuple[bool, int | None, str, bool]:
+    """Encrypt and post one message to a checked endpoint, at the addresses checked;
+    (ok, HTTP status, reason, subscription gone)."""
     from pywebpush import WebPushException, webpush
 
     try:
         response = webpush(
-            subscription_info={"endpoint": endpoint, "keys": json.loads(secret)},
+            subscription_info={"endpoint": target.url, "keys": json.loads(secret)},
             data=data,
             vapid_private_key=str(_key_file()),
             vapid_claims={"sub": current_app.config["VAPID_SUBJECT"]},
             ttl=TTL_S,
             timeout=10,
-            requests_session=_session(),
+            requests_session=outbound_http.session(target),
         )
     except WebPushException as exc:
         status = exc.response.status_code if exc.response is not None else None

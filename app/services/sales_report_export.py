@@ -15,7 +15,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from app.services import clock, sales_reports
+from app.services import clock, sales_reports, spreadsheets
 from app.services.sales_reports import EXPORT_ROWS, Period
 
 TABLES = ("overview", "trend", "products", "leaders", "points", "windows")
@@ -134,7 +134,7 @@ def export(table: str, merchant_id: int, period: Period) -> bytes:
     bold = Font(bold=True)
     heading = []
     for text in header:
-        cell = WriteOnlyCell(sheet, value=text)
+        cell = spreadsheets.xlsx_cell(sheet, text)
         cell.font = bold
         heading.append(cell)
     sheet.append(heading)
@@ -150,7 +150,7 @@ def _cell(sheet, value):
         cell = WriteOnlyCell(sheet, value=value[0])
         cell.number_format = value[1]
         return cell
-    return value
+    return spreadsheets.xlsx_value(sheet, value)
 
 
 def filename(table: str, period: Period) -> str:

@@ -25,8 +25,19 @@ KINDS = ("wecom", "dingtalk", "json")
 SIGNATURE_HEADER = "X-GroupBuy-Signature"
 TIMESTAMP_HEADER = "X-GroupBuy-Timestamp"
 DELIVERY_HEADER = "X-GroupBuy-Delivery"
-# Both robots cap a message at a few thousand characters; keep well inside.
-MAX_TEXT = 2000
+# The robots count UTF-8 bytes, not characters (a Chinese character is 3 bytes, an emoji 4):
+# - WeCom group robot (developer.work.weixin.qq.com/document/path/91770, 群机器人配置说明): text
+#   content "最长不超过2048个字节", markdown content "最长不超过4096个字节", both "必须是utf8编码"; a
+#   longer markdown is refused with errcode 40058 "markdown.content exceed max length 4096".
+# - DingTalk custom robot (open.dingtalk.com/document/orgapp/custom-robots-send-group-messages)
+#   states no size of its own; DingTalk documents 15,000 bytes for a robot message's parameters
+#   (robot/groupMessages/send, "msgParam … must not exceed 15,000 bytes") and, in its global error
+#   codes, 34016 "消息内容长度超过限制" for a markdown over 5000 and a title over 64. We keep
+#   inside the strictest reading: 5000 bytes of markdown, 64 bytes of title.
+WECOM_MARKDOWN_MAX_BYTES = 4096
+DINGTALK_MARKDOWN_MAX_BYTES = 5000
+DINGTALK_TITLE_MAX_BYTES = 64
+ELLIPSIS = "…"
 
 
 @dataclass(frozen=True)
@@ -45,11 +56,31 @@ class Request:
     headers: dict[str, str]
 
 
-def _markdown(message: Message, link_text: str) -> str:
-    lines = [message.body] if message.body else []
-    if message.link:
-        lines.append(f"[{link_text}]({message.link})")
-    return "\n\n".join(lines)[:MAX_TEXT]
+def cut_utf8(text: str, max_bytes: int) -> str:
+    """`text` if its UTF-8 form fits in `max_bytes`, else its longest start that fits with an
+    ellipsis after it, cut between two characters, never inside one."""
+    raw = text.encode()
+    if len(raw) <= max_bytes:
+        return text
+    room = max_bytes - len(ELLIPSIS.encode())
+    if room <= 0:
+        return ""
+    # The bytes of a character cut in two are dropped by "ignore"; the rest is whole characters.
+    return raw[:room].decode(errors="ignore") + ELLIPSIS
+
+
+def _markdown(head: str, message: Message, link_text: str, max_bytes: int) -> str:
+    """The heading, the body and the link, in at most `max_bytes` of UTF-8. The body is cut
+    first: the link is what a reader taps, and the heading says what it is about."""
+    link = f"[{link_text}]({message.link})" if message.link else ""
+    text = "\n\n".join(part for part in (head, message.body, link) if part)
+    if len(text.encode()) <= max_bytes:
+        return text
+    kept = "\n\n".join(part for part in (head, link) if part)
+    room = max_bytes - len(kept.encode()) - (len(b"\n\n") if kept else 0)
+    if message.body and room > len(ELLIPSIS.encode()):
+        return "\n\n".join(part for part in (head, cut_utf8(message.body, room), link) if part)
+    return cut_utf8(text, max_bytes)  # too long even without the body
 
 
 def _json(payload: dict) -> bytes:
@@ -75,11 +106,14 @@ def build(kind: str, url: str, secret: str | None, message: Message, now_ms: int
     """The HTTP request that delivers `message` to a channel of `kind` at `url`."""
     headers = {"Content-Type": "application/json; charset=utf-8"}
     if kind == "wecom":
-        content = f"**{message.title}**\n\n{_markdown(message, link_text)}".strip()[:MAX_TEXT]
+        head = f"**{message.title}**" if message.title else ""
+        content = _markdown(head, message, link_text, WECOM_MARKDOWN_MAX_BYTES)
         return Request(url, _json({"msgtype": "markdown", "markdown": {"content": content}}), headers)
     if kind == "dingtalk":
-        text = f"#### {message.title}\n\n{_markdown(message, link_text)}".strip()[:MAX_TEXT]
-        body = _json({"msgtype": "markdown", "markdown": {"title": message.title[:100], "text": text}})
+        head = f"#### {message.title}" if message.title else ""
+        text = _markdown(head, message, link_text, DINGTALK_MARKDOWN_MAX_BYTES)
+        title = cut_utf8(message.title, DINGTALK_TITLE_MAX_BYTES)
+        body = _json({"msgtype": "markdown", "markdown": {"title": title, "text": text}})
         if secret:
             url = _with_query(url, timestamp=str(now_ms), sign=dingtalk_sign(secret, now_ms))
         return Request(url, body, headers)

@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -340,7 +341,7 @@ def test_the_secret_is_never_shown_back(app, client, login, receiver, make_user)
 def test_a_public_https_address_is_accepted(app, make_user, monkeypatch):
     app.config["WEBHOOK_ALLOW_PRIVATE"] = False
     # No DNS here: answer as the resolver would for the WeCom robot's public host.
-    monkeypatch.setattr(channels.socket, "getaddrinfo", lambda *_a, **_k: [(2, 1, 6, "", ("203.119.169.50", 443))])
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *_a, **_k: [(2, 1, 6, "", ("203.119.169.50", 443))])
     channel = channels.create_channel(
         make_user("李团长"),
         channels.ChannelInput(

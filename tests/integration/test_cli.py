@@ -1,3 +1,8 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from sqlalchemy import select
 
 from app.extensions import db
@@ -80,3 +85,49 @@ def test_jobs_status_shows_who_holds_each_job_and_its_last_run(app, frozen_clock
     close_line, scan_line = out.splitlines()
     assert close_line.startswith("close-windows") and "running on host-b:22:cd until 02:02:00" in close_line
     assert scan_line.startswith("scan-stock") and "idle" in scan_line and "on host-a:11:ab: 3" in scan_line
+
+
+# `flask serve` for real up to the point of listening: waitress.serve() runs (and with it the
+# logging.basicConfig() it calls), its server is a stand-in that logs one line of ours and returns.
+SERVE_ONE_LINE = """
+import logging, sys
+import waitress
+
+class Server:
+    def __init__(self, app, **_kw):
+        pass
+
+    def print_listen(self, _fmt):
+        pass
+
+    def run(self):
+        logging.getLogger("app.jobs").info("probe: a line of ours")
+
+waitress.create_server = Server
+from flask.cli import main
+sys.argv = ["flask", "serve", "--no-scheduler"]
+main()
+"""
+
+
+def test_flask_serve_logs_each_line_once(tmp_path):
+    env = {
+        **os.environ,
+        "FLASK_APP": "app",
+        "INSTANCE_PATH": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+        "SECRET_KEY": "test-secret",
+        "SCHEDULER_ENABLED": "0",
+        "LOG_LEVEL": "INFO",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", SERVE_ONE_LINE],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("probe: a line of ours") == 1, done.stderr
+    assert "INFO app.jobs: probe: a line of ours" in done.stderr  # in our format, at LOG_LEVEL

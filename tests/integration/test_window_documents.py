@@ -212,3 +212,13 @@ def test_a_builder_that_died_is_replaced_after_its_lease(window, frozen_clock):
 def test_two_schedulers_at_once_build_a_document_once(app, window):
     document_jobs.request_document(window.merchant_id, _owner(window).id, window.id, "picking", "xlsx")
     assert sorted(run_at_once(app, document_jobs.build_documents)) == [0, 1]
+
+
+def test_a_csv_download_names_its_charset_once(client, login, window):
+    owner = _owner(window)
+    job = _build(window.merchant_id, owner.id, window.id, "picking", "csv")
+    login(owner)
+    download = client.get(f"/merchant/documents/{job.id}/download")
+    assert download.status_code == 200
+    assert download.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert download.data.startswith("\ufeff".encode())  # the BOM Excel needs for the Chinese text
