@@ -2,10 +2,11 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 
 from app.blueprints.auth import bp
 from app.blueprints.auth.forms import LoginForm
+from app.blueprints.auth.signin import sign_in, sign_out
 from app.extensions import limiter
 from app.permissions import roles_of
 from app.services.accounts import authenticate, set_locale
@@ -48,7 +49,7 @@ def login():
     if form.validate_on_submit():
         user = authenticate(form.login.data, form.password.data)
         if user is not None:
-            login_user(user, remember=form.remember.data)
+            sign_in(user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")) or home_for(user))
         form.password.errors.append(_("Wrong mobile number, email or password."))
     status = 422 if request.method == "POST" else 200
@@ -57,7 +58,7 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    logout_user()
+    sign_out()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
 
