@@ -1,7 +1,7 @@
 """Password and sign-ins: change the password (other browsers are signed out), or sign out
 every other browser without changing it."""
 
-from flask import flash, make_response, redirect, render_template, url_for
+from flask import current_app, flash, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -11,7 +11,9 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.blueprints.access import login_required
 from app.blueprints.account import bp
+from app.blueprints.auth.limits import deduct_wrong_password, note_wrong_password, own_account_key
 from app.blueprints.auth.signin import current_key
+from app.extensions import limiter
 from app.services import accounts, sessions
 from app.services.errors import ValidationFailed
 
@@ -41,6 +43,10 @@ def security():
 
 @bp.post("/password")
 @login_required
+# Someone holding a signed-in browser must not get unlimited guesses at the password.
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=own_account_key, deduct_when=deduct_wrong_password
+)
 def change_password():
     form = PasswordForm()
     if form.validate():
@@ -49,6 +55,8 @@ def change_password():
                 current_user, form.current_password.data, form.new_password.data, keep_session=current_key()
             )
         except ValidationFailed as exc:
+            if "current_password" in exc.fields:
+                note_wrong_password()
             for name, message in exc.fields.items():
                 getattr(form, name).errors = [*getattr(form, name).errors, message]
         else:

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.blueprints.auth import bp
+from app.blueprints.auth.limits import failed
 from app.blueprints.auth.signin import sign_in
 from app.blueprints.leader.forms import PlainForm
 from app.extensions import db, limiter
@@ -41,7 +42,8 @@ def join(token: str):
 
 
 @bp.post("/join/<token>")
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])
+# Refusals count against the address; joining (a sign-in) does not, like a successful login.
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], deduct_when=failed)
 def join_accept(token: str):
     try:
         invitation = merchant_team.open_invitation(token)
