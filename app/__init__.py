@@ -53,9 +53,10 @@ def create_app(config: dict | None = None) -> Flask:
         module = importlib.import_module(f"app.blueprints.{name}")
         app.register_blueprint(module.bp)
 
-    from app import cli, errors, jinja
+    from app import cli, errors, headers, jinja
 
     errors.register(app)
+    headers.register(app)
     jinja.register(app)
     cli.register(app)
 
