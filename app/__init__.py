@@ -126,11 +126,12 @@ def _init_extensions(app: Flask) -> None:
     # whoever can copy a cookie can copy a User-Agent. A copied cookie is stopped instead by
     # ending the sign-in server-side (services/sessions.py): logout, password change, deactivation.
     login_manager.session_protection = "basic"
+    login_manager.id_attribute = "get_session_key"
 
     @login_manager.user_loader
     def load_user(key: str):
-        # The cookies carry a sign-in's key (User.get_id), not the user id: one query finds the
-        # user through a sign-in that has not been ended (cookies from before keys mean nobody).
+        # The cookies carry a sign-in's key (User.get_session_key), not the user id: one query
+        # finds the user through a sign-in that has not ended (an old cookie's user id: nobody).
         from app.services.sessions import user_for_key
 
         return user_for_key(key)

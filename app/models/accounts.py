@@ -39,9 +39,10 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
 
-    def get_id(self) -> str | None:
-        """What Flask-Login keeps in the session and the remember cookie: the sign-in's random
-        key, never the user id, so that ending the sign-in server-side ends both cookies."""
+    def get_session_key(self) -> str | None:
+        """What Flask-Login keeps in the session and the remember cookie (its id_attribute): the
+        sign-in's random key, never the user id, so that ending the sign-in ends both cookies.
+        get_id stays the user id: UserMixin compares users by it."""
         return self.session_key
 
 

@@ -2,9 +2,9 @@
 
 Flask's session cookie is signed, not stored: a copy of it (or of the remember cookie) stays
 valid for as long as the cookie says, whatever the server does. So each login gets a row here
-with a random key; Flask-Login stores that key as the user's id (User.get_id) in both cookies,
-and the user loader accepts a cookie only while its row exists. One query per request, the
-same as before: the loader joins the row to the user.
+with a random key; Flask-Login stores that key where it kept the user id, in both cookies
+(its id_attribute is User.get_session_key), and the user loader accepts a cookie only while its
+row exists. One query per request, the same as before: the loader joins the row to the user.
 
 - Logout ends this browser's sign-in only: a leader logging out of the shop's counter PC stays
   signed in on their phone (per-user "generation" counters would sign out every device).
