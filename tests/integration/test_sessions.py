@@ -34,13 +34,22 @@ def _login_status(app, user, password) -> int:
 
 
 def _copy(app, browser, *names):
-    """Another machine holding copies of `browser`'s cookies (only the named ones)."""
-    thief = isolated_client(app)
+    """Copies of `browser`'s named cookies, replayed from another machine: each call gives a
+    fresh client holding only the copies (an attacker re-sends them as taken, keeping nothing
+    the server answers)."""
+    taken = {}
     for name in names:
         cookie = browser.get_cookie(name)
         assert cookie is not None, f"the browser has no {name} cookie"
-        thief.set_cookie(name, cookie.value)
-    return thief
+        taken[name] = cookie.value
+
+    def replay():
+        thief = isolated_client(app)
+        for name, value in taken.items():
+            thief.set_cookie(name, value)
+        return thief
+
+    return replay
 
 
 def _opens_merchant(browser) -> bool:
@@ -60,11 +69,11 @@ def owner(make_user, make_merchant):
 def test_a_copied_cookie_stops_working_after_logout(app, owner, cookie):
     browser = _log_in(app, owner, remember=True)
     thief = _copy(app, browser, cookie)
-    assert _opens_merchant(thief)  # the copy works while the sign-in lasts
+    assert _opens_merchant(thief())  # the copy works while the sign-in lasts
 
     post_form(browser, "/logout", {}, page="/merchant/")
     assert not _opens_merchant(browser)
-    assert not _opens_merchant(thief)
+    assert not _opens_merchant(thief())
 
 
 def test_logout_on_one_browser_keeps_the_others_signed_in(app, owner):
@@ -79,6 +88,7 @@ def test_a_password_change_ends_every_other_sign_in_and_keeps_this_one(app, owne
     this = _log_in(app, owner)
     other = _log_in(app, owner, remember=True)
     stolen = [_copy(app, other, "session"), _copy(app, other, "remember_token")]
+    assert all(_opens_merchant(copy()) for copy in stolen)
 
     response = post_form(
         this,
@@ -89,7 +99,7 @@ def test_a_password_change_ends_every_other_sign_in_and_keeps_this_one(app, owne
     assert response.status_code == 303
     assert _opens_merchant(this)
     assert not _opens_merchant(other)
-    assert not any(_opens_merchant(copy) for copy in stolen)
+    assert not any(_opens_merchant(copy()) for copy in stolen)
     # The old password no longer logs in, the new one does.
     assert _login_status(app, owner, PASSWORD) == 422
     assert _opens_merchant(_log_in(app, owner, password=NEW_PASSWORD))
@@ -135,6 +145,7 @@ def test_deactivating_a_user_ends_their_sign_ins_and_tokens(app, owner, make_use
     bearer = {"Authorization": f"Bearer {plain}"}
     browser = _log_in(app, member, remember=True)
     stolen = _copy(app, browser, "remember_token")
+    assert _opens_merchant(stolen())
     scanner = isolated_client(app)
     assert _opens_merchant(browser) and scanner.get("/api/v1/me", headers=bearer).status_code == 200
 
@@ -145,7 +156,7 @@ def test_deactivating_a_user_ends_their_sign_ins_and_tokens(app, owner, make_use
     response = post_form(client, f"/admin/users/{member.id}/active", form, page=page)
     assert response.status_code == 302 and response.headers["Location"].endswith(page)
 
-    assert not _opens_merchant(browser) and not _opens_merchant(stolen)
+    assert not _opens_merchant(browser) and not _opens_merchant(stolen())
     assert scanner.get("/api/v1/me", headers=bearer).status_code == 401
     assert db.session.scalar(select(func.count()).select_from(UserSession).where(UserSession.user_id == member.id)) == 0
     assert _login_status(app, member, PASSWORD) == 422
@@ -184,7 +195,7 @@ def test_a_member_removed_from_the_team_loses_the_merchant_portal_on_every_copy(
     post_form(client, f"/merchant/team/members/{member_id}/remove", {}, page="/merchant/team")
     # Roles are checked on every request, so removal needs no sign-out: the person keeps their
     # account (and any role they hold elsewhere) but no copy opens this merchant's portal.
-    assert stolen.get("/merchant/").status_code == 403
+    assert stolen().get("/merchant/").status_code == 403
     bearer = {"Authorization": f"Bearer {plain}"}
     assert isolated_client(app).get("/api/v1/merchant/products", headers=bearer).status_code == 403
 
