@@ -61,8 +61,8 @@ def posted_account_key() -> str:
 
 
 def own_account_key() -> str:
-    """The signed-in user's own account (the password change form)."""
-    return f"account-user:{current_user.id}"
+    """The signed-in user's own account (the password change form; login_required runs first)."""
+    return f"account-user:{getattr(current_user, 'id', 'anonymous')}"
 
 
 def _tag(account: str) -> str:
