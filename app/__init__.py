@@ -53,9 +53,10 @@ def create_app(config: dict | None = None) -> Flask:
         module = importlib.import_module(f"app.blueprints.{name}")
         app.register_blueprint(module.bp)
 
-    from app import cli, errors, jinja
+    from app import cli, errors, headers, jinja
 
     errors.register(app)
+    headers.register(app)
     jinja.register(app)
     cli.register(app)
 
@@ -121,15 +122,20 @@ def _init_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.session_protection = "strong"
+    # "basic", not "strong": "strong" signs a user out whenever their address or User-Agent
+    # changes, which phones do all day (Wi-Fi to 4G, "desktop site"), and it protects little:
+    # whoever can copy a cookie can copy a User-Agent. A copied cookie is stopped instead by
+    # ending the sign-in server-side (services/sessions.py): logout, password change, deactivation.
+    login_manager.session_protection = "basic"
+    login_manager.id_attribute = "get_session_key"
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        from app.models import User
+    def load_user(key: str):
+        # The cookies carry a sign-in's key (User.get_session_key), not the user id: one query
+        # finds the user through a sign-in that has not ended (an old cookie's user id: nobody).
+        from app.services.sessions import user_for_key
 
-        if not user_id.isdigit():
-            return None
-        return db.session.get(User, int(user_id))
+        return user_for_key(key)
 
     @login_manager.request_loader
     def load_user_from_token(request):

@@ -73,7 +73,11 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # client address is the socket's, so behind a proxy every customer would share one rate
         # limit; more than the real number would let clients forge their address.
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
+        # Wrong passwords per client address, and per account from any number of addresses
+        # (browsers where the account logged in before are exempt from the second: see
+        # app/blueprints/auth/limits.py). Successful logins count against neither.
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per 5 minutes"),
+        "LOGIN_ACCOUNT_RATE_LIMIT": env.get("LOGIN_ACCOUNT_RATE_LIMIT", "10 per 10 minutes"),
         "CODE_ENTRY_RATE_LIMIT": env.get("CODE_ENTRY_RATE_LIMIT", "10 per 5 minutes"),
         "ORDER_RATE_LIMIT": env.get("ORDER_RATE_LIMIT", "30 per minute"),
         "BABEL_DEFAULT_LOCALE": env.get("DEFAULT_LOCALE", "zh"),

@@ -1,6 +1,6 @@
 """Importing this package registers every table on the metadata."""
 
-from app.models.accounts import ApiToken, Leader, Merchant, MerchantInvitation, MerchantMember, User
+from app.models.accounts import ApiToken, Leader, Merchant, MerchantInvitation, MerchantMember, User, UserSession
 from app.models.after_sales import AfterSalesRequest
 from app.models.analytics import CustomerDay, CustomerSketch, MerchantSalesDaily, ProductSalesDaily, SalesDaily
 from app.models.catalog import Product, StockAlert
@@ -51,6 +51,7 @@ __all__ = [
     "ShareLink",
     "StockAlert",
     "User",
+    "UserSession",
     "Window",
     "WindowItem",
     "WindowLeader",

@@ -32,9 +32,31 @@ class User(UserMixin, db.Model):
     memberships: Mapped[list[MerchantMember]] = relationship(back_populates="user")
     leader: Mapped[Leader | None] = relationship(back_populates="user", uselist=False)
 
+    # The key of the sign-in this request came with (services/sessions.py); not a column.
+    session_key = None
+
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
+
+    def get_session_key(self) -> str | None:
+        """What Flask-Login keeps in the session and the remember cookie (its id_attribute): the
+        sign-in's random key, never the user id, so that ending the sign-in ends both cookies.
+        get_id stays the user id: UserMixin compares users by it."""
+        return self.session_key
+
+
+class UserSession(db.Model):
+    """One sign-in (a browser that logged in): its key is in that browser's session and remember
+    cookies, only its hash is kept. Deleting the row ends both cookies on the next request."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Merchant(db.Model):

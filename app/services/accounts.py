@@ -1,4 +1,4 @@
-"""Users, merchants and leaders: creation by an admin, and authentication."""
+"""Users, merchants and leaders: creation by an admin, authentication, passwords and deactivation."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from app.extensions import db
 from app.i18n import SUPPORTED as LOCALES
 from app.models import Leader, Merchant, MerchantMember, User
 from app.models.accounts import MERCHANT_AREAS
-from app.services import audit
+from app.services import audit, sessions
 from app.services.errors import NotFound, ValidationFailed
 from app.services.text import PHONE_RE, normalize_phone
 
@@ -90,6 +90,15 @@ def create_user(
     if commit:
         db.session.commit()
     return user
+
+
+def user_id_for_login(login: str) -> int | None:
+    """The id of the user a login form's phone-or-email names, or None (no password check)."""
+    login = (login or "").strip()
+    if not login or len(login) > 254:
+        return None
+    named = or_(User.phone == normalize_phone(login), User.email == login.lower())
+    return db.session.scalar(select(User.id).where(named))
 
 
 def authenticate(login: str, password: str) -> User | None:
@@ -230,6 +239,47 @@ def set_leader_active(leader_id: int, active: bool, *, actor: str = "system") ->
         audit.record(actor, "leader.activated" if active else "leader.suspended", "leader", leader.id)
     db.session.commit()
     return leader
+
+
+def change_password(user: User, current: str, new: str, *, keep_session: str | None) -> int:
+    """Set a new password after checking the current one; ends every sign-in of the user but
+    `keep_session` (the browser that changed it) and returns how many were ended."""
+    if not current or len(current) > 128 or not check_password_hash(user.password_hash, current):
+        raise ValidationFailed(fields={"current_password": _("The current password is wrong.")})
+    if len(new or "") < MIN_PASSWORD or len(new) > 128:
+        raise ValidationFailed(fields={"new_password": _("Use %(min)d–128 characters.", min=MIN_PASSWORD)})
+    db.session.execute(update(User).where(User.id == user.id).values(password_hash=generate_password_hash(new)))
+    ended = sessions.end_all(user.id, keep=keep_session)
+    audit.record(audit.actor_for(user), "user.password_changed", "user", user.id, sessions_ended=ended)
+    db.session.commit()
+    return ended
+
+
+def end_other_sessions(user: User, *, keep_session: str | None) -> int:
+    """Sign the user out on every other browser (a lost phone, a shared PC); how many."""
+    ended = sessions.end_all(user.id, keep=keep_session)
+    audit.record(audit.actor_for(user), "user.sessions_ended", "user", user.id, sessions_ended=ended)
+    db.session.commit()
+    return ended
+
+
+def set_user_active(user_id: int, active: bool, *, by: User) -> User:
+    """Deactivate (or reactivate) a login: a deactivated user cannot log in, and every sign-in
+    and API token of theirs stops working at once."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    if user.id == by.id and not active:
+        raise ValidationFailed(_("You cannot deactivate your own account."))
+    changed = db.session.execute(
+        update(User).where(User.id == user.id, User.active == (not active)).values(active=active)
+    ).rowcount
+    ended = 0 if active else sessions.end_all(user.id)
+    if changed:
+        action = "user.reactivated" if active else "user.deactivated"
+        audit.record(audit.actor_for(by), action, "user", user.id, sessions_ended=ended)
+    db.session.commit()
+    return user
 
 
 def set_locale(user: User, locale: str) -> User:

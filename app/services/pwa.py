@@ -21,6 +21,7 @@ BRAND = (228, 87, 46)
 SHELL_STATIC = (
     "css/app.css",
     "js/pwa.js",
+    "js/page.js",
     *sorted(f"js/scanner/{path.name}" for path in (STATIC / "js" / "scanner").glob("*.js")),
 )
 

@@ -1,8 +1,8 @@
 """The sample nginx config (deploy/nginx/groupbuy.conf) run live in front of two app hosts, as
-the README's scale-out section deploys them: pages and static files over HTTPS, plain HTTP sent
-to HTTPS, rate limits counted per customer address (not per proxy, and not per address a client
-writes into X-Forwarded-For), oversized bodies stopped at the proxy, and a host that is down
-skipped."""
+the README's scale-out section deploys them: pages and static files over HTTPS with HSTS, plain
+HTTP sent to HTTPS, rate limits counted per customer address (not per proxy, and not per address
+a client writes into X-Forwarded-For), oversized bodies stopped at the proxy, and a host that is
+down skipped."""
 
 from __future__ import annotations
 
@@ -10,12 +10,11 @@ import uuid
 
 import pytest
 import requests
-from requests.adapters import HTTPAdapter
 
 from tests.conftest import SECRET
 from tests.support import engines
 from tests.support.forms import csrf_from
-from tests.support.live_server import ROOT, LiveServer
+from tests.support.live_server import ROOT, FromAddress, LiveServer
 from tests.support.nginx import Nginx, require_nginx
 
 pytestmark = pytest.mark.postgresql_only
@@ -52,25 +51,13 @@ def proxied(request, app, tmp_path):
             host.stop()
 
 
-class _From(HTTPAdapter):
-    """Connections from one loopback address: another customer, as nginx's $remote_addr sees it."""
-
-    def __init__(self, address: str):
-        self.address = address
-        super().__init__()
-
-    def init_poolmanager(self, *args, **kwargs):
-        kwargs["source_address"] = (self.address, 0)
-        super().init_poolmanager(*args, **kwargs)
-
-
 def _customer(proxy: Nginx, address: str) -> requests.Session:
     session = requests.Session()
     # Only the test's own certificate is trusted, and nothing from the environment (a CA bundle
     # variable would otherwise override it; a proxy variable would send loopback elsewhere).
     session.trust_env = False
     session.verify = str(proxy.cert)
-    session.mount("https://", _From(address))
+    session.mount("https://", FromAddress(address))
     return session
 
 
@@ -97,11 +84,17 @@ def test_pages_and_static_files_come_through_https_and_plain_http_is_sent_there(
     with _customer(proxy, "127.0.0.1") as session:
         page = session.get(proxy.url + "/login", timeout=10)
         assert page.status_code == 200 and "csrf_token" in page.text
+        # HTTPS only from now on (HSTS from nginx), and the app's own headers come through.
+        assert page.headers["Strict-Transport-Security"] == "max-age=31536000"
+        assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+        assert page.headers["X-Frame-Options"] == "DENY" and page.headers["X-Content-Type-Options"] == "nosniff"
 
         script = session.get(proxy.url + "/static/js/counter.js", timeout=10)
         assert script.status_code == 200
         assert script.content == (ROOT / "app" / "static" / "js" / "counter.js").read_bytes()
         assert script.headers["Cache-Control"] == "no-cache"
+        assert script.headers["Strict-Transport-Security"] == "max-age=31536000"
+        assert script.headers["X-Content-Type-Options"] == "nosniff"
 
         plain = session.get(proxy.plain_url + "/login", allow_redirects=False, timeout=10)
         assert plain.status_code == 301

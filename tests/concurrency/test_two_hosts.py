@@ -19,13 +19,14 @@ from tests.conftest import SECRET
 from tests.support import engines
 from tests.support.batches import place
 from tests.support.forms import csrf_from
-from tests.support.live_server import LiveServer
+from tests.support.live_server import FromAddress, LiveServer
 
 pytestmark = pytest.mark.postgresql_only
 
 WINDOWS = 6
 ORDERS_PER_WINDOW = 12
 LOGIN_LIMIT = 3
+ACCOUNT_LIMIT = 4
 
 
 @pytest.fixture
@@ -37,6 +38,7 @@ def two_hosts(app, tmp_path):
         "RATELIMIT_ENABLED": "1",
         "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",  # nothing left from an earlier run counts
         "LOGIN_RATE_LIMIT": f"{LOGIN_LIMIT} per 10 minutes",
+        "LOGIN_ACCOUNT_RATE_LIMIT": f"{ACCOUNT_LIMIT} per 10 minutes",
         "SCHEDULER_INTERVAL_SECONDS": "1",
     }
     url = app.config["SQLALCHEMY_DATABASE_URI"]
@@ -113,12 +115,14 @@ def test_two_hosts_with_schedulers_close_each_due_window_exactly_once(
         assert "Traceback" not in host.log_path.read_text()
 
 
-def _failed_login(host: LiveServer) -> int:
+def _failed_login(host: LiveServer, account: str = "13800000000", address: str = "127.0.0.1") -> int:
     with requests.Session() as session:
+        session.trust_env = False
+        session.mount("http://", FromAddress(address))
         token = csrf_from(session.get(host.url + "/login", timeout=10).text)
         answer = session.post(
             host.url + "/login",
-            data={"login": "13800000000", "password": "wrong-password-1", "csrf_token": token},
+            data={"login": account, "password": "wrong-password-1", "csrf_token": token},
             timeout=10,
         )
         return answer.status_code
@@ -131,3 +135,13 @@ def test_rate_limits_count_attempts_at_both_hosts_together(app, two_hosts):
     # Counted per host, each would allow three: shared, the fourth is refused everywhere.
     assert _failed_login(first) == 429
     assert _failed_login(second) == 429
+
+
+def test_guesses_at_one_account_are_counted_at_both_hosts_together(app, two_hosts):
+    # Each guess from its own address (no address limit is reached), alternating hosts.
+    hosts = two_hosts * ACCOUNT_LIMIT
+    tries = [_failed_login(hosts[n], "13800000001", f"127.0.0.{10 + n}") for n in range(ACCOUNT_LIMIT)]
+    assert tries == [422] * ACCOUNT_LIMIT
+    assert _failed_login(two_hosts[0], "13800000001", "127.0.0.30") == 429
+    assert _failed_login(two_hosts[1], "13800000001", "127.0.0.31") == 429
+    assert _failed_login(two_hosts[1], "13800000002", "127.0.0.32") == 422  # another account

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import requests
+from requests.adapters import HTTPAdapter
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -105,3 +106,16 @@ class LiveServer:
 
     def log(self) -> str:
         return self.log_path.read_text()
+
+
+class FromAddress(HTTPAdapter):
+    """Connections from one loopback address (127.0.0.2, ...): another customer, as the server
+    (or nginx's $remote_addr) sees it. Mount it on a requests.Session."""
+
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)

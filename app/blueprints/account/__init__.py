@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
-from app.blueprints.account import channels, tokens, views  # noqa: E402,F401
+from app.blueprints.account import channels, security, tokens, views  # noqa: E402,F401

@@ -1,6 +1,6 @@
 """Platform admin: merchants, leaders and merchant staff."""
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -142,3 +142,19 @@ def set_merchant_active(merchant_id: int):
     accounts.set_merchant_active(merchant_id, form.active.data == "1", actor=actor_for(current_user))
     flash(_("Saved."), "success")
     return redirect(url_for("admin.merchant", merchant_id=merchant_id))
+
+
+@bp.post("/users/<int:user_id>/active")
+@admin_required
+def set_user_active(user_id: int):
+    """Deactivate or reactivate an account; deactivating signs it out everywhere at once."""
+    form = ActiveForm()
+    if not form.validate():
+        raise ValidationFailed(fields={"active": _("Choose 0 or 1.")})
+    active = form.active.data == "1"
+    accounts.set_user_active(user_id, active, by=current_user)
+    flash(_("Account reactivated.") if active else _("Account deactivated and signed out everywhere."), "success")
+    merchant_id = request.form.get("merchant_id", "")
+    if merchant_id.isdigit():
+        return redirect(url_for("admin.merchant", merchant_id=int(merchant_id)))
+    return redirect(url_for("admin.index"))

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user
+from flask_login import current_user
 
 from app.blueprints.auth import bp
+from app.blueprints.auth.limits import failed
+from app.blueprints.auth.signin import sign_in
 from app.blueprints.leader.forms import PlainForm
 from app.extensions import db, limiter
 from app.models import User
@@ -40,7 +42,8 @@ def join(token: str):
 
 
 @bp.post("/join/<token>")
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])
+# Refusals count against the address; joining (a sign-in) does not, like a successful login.
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], deduct_when=failed)
 def join_accept(token: str):
     try:
         invitation = merchant_team.open_invitation(token)
@@ -58,7 +61,7 @@ def join_accept(token: str):
     except DomainError as exc:
         return _page(invitation, error=exc, status=exc.status)
     if not current_user.is_authenticated:
-        login_user(user)
+        sign_in(user)
     flash(
         _("Welcome to the team of %(merchant)s.", merchant=merchant_team.merchant_name(invitation.merchant_id)),
         "success",

@@ -2,10 +2,18 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 
 from app.blueprints.auth import bp
 from app.blueprints.auth.forms import LoginForm
+from app.blueprints.auth.limits import (
+    deduct_wrong_password,
+    is_known_device,
+    note_wrong_password,
+    posted_account_key,
+    remember_device,
+)
+from app.blueprints.auth.signin import sign_in, sign_out
 from app.extensions import limiter
 from app.permissions import roles_of
 from app.services.accounts import authenticate, set_locale
@@ -42,14 +50,23 @@ def index():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], deduct_when=deduct_wrong_password)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"],
+    methods=["POST"],
+    key_func=posted_account_key,
+    deduct_when=deduct_wrong_password,
+    exempt_when=is_known_device,
+)
 def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = authenticate(form.login.data, form.password.data)
         if user is not None:
-            login_user(user, remember=form.remember.data)
-            return redirect(_safe_next(request.args.get("next")) or home_for(user))
+            sign_in(user, remember=form.remember.data)
+            response = redirect(_safe_next(request.args.get("next")) or home_for(user))
+            return remember_device(response, user.id)
+        note_wrong_password()
         form.password.errors.append(_("Wrong mobile number, email or password."))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
@@ -57,7 +74,7 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    logout_user()
+    sign_out()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
 
