@@ -145,10 +145,18 @@ def register(app: Flask) -> None:
 
     @app.cli.command("seed-demo")
     def seed_demo_cmd():
-        """Seed demo data once and print the logins (re-running keeps existing data)."""
-        from app.services.demo import seed_demo
+        """Seed demo data into an empty database, all or nothing, and print the logins
+        (re-running keeps existing data)."""
+        from app.services.demo import DemoRefused, seed_demo
 
-        for line in seed_demo():
+        try:
+            lines = seed_demo()
+        except DemoRefused as exc:
+            raise click.ClickException(str(exc)) from None
+        except ValidationFailed as exc:
+            click.echo("The demo could not be seeded; nothing was written.", err=True)
+            _fail(exc)
+        for line in lines:
             click.echo(line)
 
     @app.cli.command("backup")
