@@ -160,12 +160,14 @@ def register(app: Flask) -> None:
             click.echo(line)
 
     @app.cli.command("backup")
-    @click.argument("path", required=False, type=click.Path(dir_okay=True, path_type=Path))
+    # A str, not a Path: a Path would drop the trailing slash that says "a folder".
+    @click.argument("path", required=False, type=click.Path(dir_okay=True))
     def backup_cmd(path):
         """Copy the SQLite database while the app keeps running, then verify the copy.
 
         PATH: a new file, or a folder for a file named groupbuy-YYYYmmdd-HHMMSS.sqlite3 (UTC);
-        default instance/backups/. An existing file is never replaced.
+        a PATH ending in / is a folder, created if missing; default instance/backups/. An
+        existing file is never replaced.
         """
         from app.services.backups import BackupRefused, take_backup
 
