@@ -27,6 +27,7 @@ from alembic.script import ScriptDirectory
 from flask import current_app
 
 from app import engine_checkpoints, engine_in_use
+from app.engine import keep_private
 from app.extensions import db
 from app.services import clock
 
@@ -217,6 +218,7 @@ def _restore_alone(source: Path, database: Path) -> Path | None:
     kept = None
     try:
         with closing(sqlite3.connect(database, isolation_level=None, timeout=30)) as live:
+            keep_private(str(database))  # connecting may have created it, world-readable
             if had_data:
                 kept = database.with_name(f"{database.name}.before-restore-{_stamp()}")
                 _keep_current(database, kept)

@@ -167,6 +167,8 @@ def test_restore_into_a_new_instance_finds_every_order(app, some_orders, fresh_a
 
         assert result.exit_code == 0, result.output
         assert "kept as" not in result.output  # there was no database to keep
+        restored = _database()
+        assert restored.stat().st_mode & 0o777 == 0o600  # the restore created it: owner only
         assert _orders() == some_orders
         db.session.remove()
 
