@@ -8,12 +8,12 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
-from app.services.errors import ValidationFailed
+from app.services.errors import DomainError, ValidationFailed
 
 GIL_SWITCH_INTERVAL_S = 0.001
 
 
-def _fail(exc: ValidationFailed) -> None:
+def _fail(exc: DomainError) -> None:
     detail = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
     raise click.ClickException(f"{exc.message} {detail}".strip())
 
@@ -153,7 +153,7 @@ def register(app: Flask) -> None:
             lines = seed_demo()
         except DemoRefused as exc:
             raise click.ClickException(str(exc)) from None
-        except ValidationFailed as exc:
+        except DomainError as exc:  # a service refused something: the seed is wrong, not the data
             click.echo("The demo could not be seeded; nothing was written.", err=True)
             _fail(exc)
         for line in lines:

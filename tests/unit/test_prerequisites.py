@@ -25,7 +25,7 @@ def _bin(tmp_path: Path, *extra: str) -> Path:
     folder = tmp_path / "bin"
     folder.mkdir()
     (folder / "python3").symlink_to(sys.executable)
-    for tool in TOOLS:
+    for tool in filter(shutil.which, TOOLS):
         (folder / tool).symlink_to(shutil.which(tool))
     for name in extra:
         (folder / name).write_text("#!/bin/sh\nexit 0\n")
