@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 export FLASK_APP := app
 
-.PHONY: setup run test bench lint fmt migrate translations messages clean
+.PHONY: setup run test bench lint fmt migrate translations messages clean check-setup check-run check-test
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,17 +20,23 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NPM_STAMP)
 
-setup: $(STAMP) $(NPM_STAMP) translations
+# What the machine must have, checked before anything is installed: one line per missing piece
+# with the Debian and macOS packages; a required one stops here (scripts/prerequisites.py).
+check-setup check-run check-test:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "missing: $(PYTHON) (Python 3.11+ with venv). Install it: Debian: sudo apt-get install python3 python3-venv · macOS: brew install python@3.12" >&2; exit 1; }
+	@$(PYTHON) scripts/prerequisites.py $(patsubst check-%,%,$@)
+
+setup: check-setup $(STAMP) $(NPM_STAMP) translations
 
 translations: $(STAMP)
 	$(BIN)/pybabel compile --statistics -d app/translations -f
 
-run: setup
+run: check-run setup
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
 	$(BIN)/flask serve --host 127.0.0.1 --port 5000
 
-test: setup
+test: check-test setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Figures beside a bare-Flask or raw-SQL baseline from the same run (bench/); they report, never fail.

@@ -8,12 +8,12 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
-from app.services.errors import ValidationFailed
+from app.services.errors import DomainError, ValidationFailed
 
 GIL_SWITCH_INTERVAL_S = 0.001
 
 
-def _fail(exc: ValidationFailed) -> None:
+def _fail(exc: DomainError) -> None:
     detail = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
     raise click.ClickException(f"{exc.message} {detail}".strip())
 
@@ -145,19 +145,29 @@ def register(app: Flask) -> None:
 
     @app.cli.command("seed-demo")
     def seed_demo_cmd():
-        """Seed demo data once and print the logins (re-running keeps existing data)."""
-        from app.services.demo import seed_demo
+        """Seed demo data into an empty database, all or nothing, and print the logins
+        (re-running keeps existing data)."""
+        from app.services.demo import DemoRefused, seed_demo
 
-        for line in seed_demo():
+        try:
+            lines = seed_demo()
+        except DemoRefused as exc:
+            raise click.ClickException(str(exc)) from None
+        except DomainError as exc:  # a service refused something: the seed is wrong, not the data
+            click.echo("The demo could not be seeded; nothing was written.", err=True)
+            _fail(exc)
+        for line in lines:
             click.echo(line)
 
     @app.cli.command("backup")
-    @click.argument("path", required=False, type=click.Path(dir_okay=True, path_type=Path))
+    # A str, not a Path: a Path would drop the trailing slash that says "a folder".
+    @click.argument("path", required=False, type=click.Path(dir_okay=True))
     def backup_cmd(path):
         """Copy the SQLite database while the app keeps running, then verify the copy.
 
         PATH: a new file, or a folder for a file named groupbuy-YYYYmmdd-HHMMSS.sqlite3 (UTC);
-        default instance/backups/. An existing file is never replaced.
+        a PATH ending in / is a folder, created if missing; default instance/backups/. An
+        existing file is never replaced.
         """
         from app.services.backups import BackupRefused, take_backup
 

@@ -18,11 +18,18 @@ without it and SQLite's own timeout decides, as before.
 A view marked `writes_late` begins DEFERRED and calls `begin_writing()` just before its first
 write: its reads (token, permissions, the replay check) then run beside other writers and the
 write lock is held only for the writes themselves.
+
+The database file holds customers' names and phone numbers, so every connection makes it (and
+its -wal and -shm files) readable by its owner only, before writing anything: SQLite creates the
+file as it opens it (0644 under the usual umask) and gives the -wal and -shm files the database
+file's permissions, so a new database is private from its first byte and an older one is made so.
+The lock files beside it hold nothing and are made owner-only when created.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import sqlite3
 import threading
@@ -44,6 +51,8 @@ _background_checkpoints = True
 _mutexes: dict[str, threading.Lock] = {}
 _lock_fds: dict[tuple[int, str], int | None] = {}
 _mutexes_guard = threading.Lock()
+_not_private: set[str] = set()  # files that could not be made private, warned about once
+logger = logging.getLogger(__name__)
 
 
 def writes_late(view):
@@ -163,6 +172,23 @@ def _lock_file(fd: int, deadline: float) -> bool:
             delay = min(delay * 2, 0.002)
 
 
+def keep_private(database: str) -> None:
+    """Make a SQLite database file, and its -wal and -shm files when present, readable and
+    writable by their owner only (all three hold the data); a file of another owner is left
+    as it is, with a warning. Run every process on one database as the same user."""
+    for path in (database, f"{database}-wal", f"{database}-shm"):
+        try:
+            mode = os.stat(path).st_mode & 0o777
+            if mode & 0o077:
+                os.chmod(path, mode & 0o700)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            if path not in _not_private:
+                _not_private.add(path)
+                logger.warning("%s is readable by other users and could not be made private: %s", path, exc)
+
+
 def install_engine_hooks(busy_timeout_ms: int, background_checkpoints: bool = True) -> None:
     global _installed, _busy_timeout_s, _background_checkpoints
     _busy_timeout_s = busy_timeout_ms / 1000
@@ -176,12 +202,14 @@ def install_engine_hooks(busy_timeout_ms: int, background_checkpoints: bool = Tr
         if isinstance(dbapi_connection, sqlite3.Connection):
             dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
             cursor = dbapi_connection.cursor()
+            database = cursor.execute("PRAGMA database_list").fetchone()[2]
+            if database:  # a file, not memory: private before the first write (the WAL switch)
+                keep_private(database)
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             if isinstance(dbapi_connection, WriteQueuedConnection):
-                database = cursor.execute("PRAGMA database_list").fetchone()[2]
                 engine_in_use.mark_in_use(database)  # so that `flask restore` knows (engine_in_use.py)
                 if _background_checkpoints:
                     # A thread checkpoints instead of the commits (engine_checkpoints.py).

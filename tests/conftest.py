@@ -32,6 +32,20 @@ SECRET = "test-secret-key-not-for-production"
 _seq = itertools.count(1)
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter):
+    """After pytest's own summary: which groups of tests were skipped and how to run them."""
+    result = yield
+    from tests.support.skipped import reason_of, summary
+
+    lines = summary([reason_of(report) for report in terminalreporter.stats.get("skipped", [])])
+    if lines:
+        terminalreporter.section("skipped groups: what would run them", sep="-")
+        for line in lines:
+            terminalreporter.write_line(line)
+    return result
+
+
 def pytest_generate_tests(metafunc):
     if "engine_name" in metafunc.fixturenames:
         marker = metafunc.definition.get_closest_marker

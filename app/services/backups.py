@@ -27,6 +27,7 @@ from alembic.script import ScriptDirectory
 from flask import current_app
 
 from app import engine_checkpoints, engine_in_use
+from app.engine import keep_private
 from app.extensions import db
 from app.services import clock
 
@@ -83,26 +84,64 @@ def default_backup_path() -> Path:
     return Path(current_app.instance_path) / "backups" / f"groupbuy-{_stamp()}.sqlite3"
 
 
-def take_backup(target: Path | None = None, *, pages: int = STEP_PAGES, progress: Progress | None = None) -> BackupInfo:
-    """Copy the live database to `target` (default: default_backup_path(); a directory: that
-    name inside it) without stopping the app, verify the copy, and describe it."""
+def take_backup(
+    target: Path | str | None = None, *, pages: int = STEP_PAGES, progress: Progress | None = None
+) -> BackupInfo:
+    """Copy the live database to `target` (default: default_backup_path(); a folder, or a path
+    ending in a slash, which is created if missing: that name inside it) without stopping the
+    app, verify the copy, and describe it."""
     database = sqlite_database()
     if not database.is_file():
         raise BackupRefused(f"There is no database at {database} yet: nothing to back up.")
     if target is None:
         target = default_backup_path()
-        target.parent.mkdir(parents=True, exist_ok=True)
-    elif target.is_dir():
+        with _folder(target.parent) as folder:
+            return _take(database, folder / target.name, pages, progress)
+    if str(target).endswith(("/", os.sep)):  # a Path drops the slash: it must be looked at here
+        with _folder(Path(target)) as folder:
+            return _take(database, folder / default_backup_path().name, pages, progress)
+    target = Path(target)
+    if target.is_dir():
         target = target / default_backup_path().name
+    if not target.resolve().parent.is_dir():
+        raise BackupRefused(
+            f"The folder {target.resolve().parent} does not exist. Create it, or end the path with / "
+            "to back up into a new folder."
+        )
+    return _take(database, target, pages, progress)
+
+
+def _take(database: Path, target: Path, pages: int, progress: Progress | None) -> BackupInfo:
     target = target.resolve()
     if target.exists():
         raise BackupRefused(f"{target} already exists: a backup never replaces a file. Choose another path.")
-    if not target.parent.is_dir():
-        raise BackupRefused(f"The folder {target.parent} does not exist.")
     with _new_file(target) as tmp:
         _online_copy(database, tmp, pages=pages, progress=progress)
         info = describe_backup(tmp)
     return replace(info, path=target)
+
+
+@contextmanager
+def _folder(folder: Path) -> Iterator[Path]:
+    """`folder`, created (owner only: backups hold names and phones) with any missing parents
+    when it does not exist yet; the folders it created are removed again if the block fails."""
+    folder = folder.resolve()
+    if folder.exists() and not folder.is_dir():
+        raise BackupRefused(f"{folder} is a file, not a folder: a backup never replaces a file.")
+    created = [p for p in (folder, *folder.parents) if not p.exists()]
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BackupRefused(f"The folder {folder} could not be created: {exc.strerror}.") from None
+    try:
+        yield folder
+    except BaseException:
+        for made in created:  # deepest first; one that now holds something stays
+            try:
+                made.rmdir()
+            except OSError:
+                break
+        raise
 
 
 def check_restorable(path: Path) -> BackupInfo:
@@ -179,6 +218,7 @@ def _restore_alone(source: Path, database: Path) -> Path | None:
     kept = None
     try:
         with closing(sqlite3.connect(database, isolation_level=None, timeout=30)) as live:
+            keep_private(str(database))  # connecting may have created it, world-readable
             if had_data:
                 kept = database.with_name(f"{database.name}.before-restore-{_stamp()}")
                 _keep_current(database, kept)

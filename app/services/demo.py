@@ -6,20 +6,27 @@ already closed (orders placed and paid "earlier" on a moved clock, then closed b
 service) with one batch arrived and an after-sales request open on it. Before those, two weeks
 of daily group buys that were sold, closed, delivered and collected, so the sales reports have
 a history to show. Running it again changes nothing and prints the logins.
+
+All or nothing (app/services/atomic.py): a seed that fails part-way, or is killed, leaves the
+database as it was, so the next run seeds it whole. It seeds only an empty database: demo
+accounts with their published password never join someone's real data. The windows' times come
+from app/services/demo_timeline.py, which fits them to any moment in any zone.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import DeliveryBatch, Leader, Order, PickupCode, PickupPoint, Product, User
+from app.models import DeliveryBatch, Leader, Order, PickupCode, PickupPoint, Product, User, Window
 from app.services import (
     accounts,
     after_sales,
+    atomic,
     catalog,
     clock,
     closing,
@@ -32,6 +39,7 @@ from app.services import (
     sharing,
     windows,
 )
+from app.services.demo_timeline import ARRIVAL_AFTER, Slot, Timeline, timeline
 
 PASSWORD = "groupbuy123"  # noqa: S105 - the published demo password
 LOGINS = [
@@ -65,6 +73,18 @@ PRODUCTS = [
 ]
 
 
+INCOMPLETE = (
+    "The database holds only part of the demo (its accounts but no group buy: a seed by an earlier "
+    "release stopped part-way). Start again from an empty database: stop the app, delete the "
+    "SQLite file under instance/ with its -wal and -shm files (or empty the PostgreSQL database), "
+    "then run `make run` again."
+)
+
+
+class DemoRefused(Exception):
+    """The demo was not seeded, saying why and what to do; nothing was changed."""
+
+
 def _items(chosen: list[Product], percent: int = 90) -> list:
     # Integer fen throughout: the group price is `percent`% of list price, rounded down to 1 jiao.
     return [
@@ -78,15 +98,13 @@ def _items(chosen: list[Product], percent: int = 90) -> list:
     ]
 
 
-def _scheduled_window(merchant, title: str, opens_at, closes_at, pickup_date, items: list):
+def _scheduled_window(merchant, slot: Slot, items: list):
     """A window created, filled with `items` and scheduled, on the caller's (moved) clock."""
-    window = windows.create_window(
-        merchant, windows.WindowInput(title=title, opens_at=opens_at, closes_at=closes_at, pickup_date=pickup_date)
+    data = windows.WindowInput(
+        title=slot.title, opens_at=slot.opens_at, closes_at=slot.closes_at, pickup_date=slot.pickup_date
     )
-    windows.update_window(
-        window,
-        windows.WindowInput(title=title, opens_at=opens_at, closes_at=closes_at, pickup_date=pickup_date, items=items),
-    )
+    window = windows.create_window(merchant, data)
+    windows.update_window(window, replace(data, items=items))
     windows.schedule_window(window)
     return window
 
@@ -98,11 +116,27 @@ def _logins() -> list[str]:
 
 
 def seed_demo() -> list[str]:
-    """Seed the demo data once; return the lines to print."""
-    if db.session.scalar(select(User.id).where(User.phone == LOGINS[0][1])):
-        return ["Demo data already present; kept as it is."] + _logins()
-    now = clock.now()
-    today = clock.to_local(now).date()  # the deployment's date, not the server's
+    """Seed the demo into an empty database, all or nothing; return the lines to print."""
+    with atomic.all_or_nothing():
+        if _already_there():
+            return ["Demo data already present; kept as it is."] + _logins()
+        if db.session.scalar(select(User.id).limit(1)) is not None:
+            # Never mix demo accounts, whose password is published, into someone's real data.
+            return ["The database already holds other accounts: demo data is seeded only into an empty one."]
+        _seed(timeline(clock.now(), clock.local_zone()))
+    return ["Demo data seeded."] + _logins()
+
+
+def _already_there() -> bool:
+    """Whether the demo is in the database; DemoRefused when only part of it is."""
+    if db.session.scalar(select(User.id).where(User.phone == LOGINS[0][1])) is None:
+        return False
+    if db.session.scalar(select(Window.id).limit(1)) is None:
+        raise DemoRefused(INCOMPLETE)
+    return True
+
+
+def _seed(plan: Timeline) -> None:
     accounts.create_user("平台管理员", PASSWORD, phone=LOGINS[0][1], is_admin=True)
     merchant = accounts.create_merchant("鲜果坊", "王店长", PASSWORD, owner_phone=LOGINS[1][1])
     sunny = accounts.create_leader("阳光小区", "李团长", PASSWORD, phone=LOGINS[2][1])
@@ -122,20 +156,22 @@ def seed_demo() -> list[str]:
         catalog.create_product(merchant, name=n, spec=s, category=c, price_fen=p, stock=st, low_stock_threshold=t)
         for n, s, c, p, st, t in PRODUCTS
     ]
+    _history(merchant, products[:6], [(sunny, east), (lake, lake_point)], plan.history)
+    _past(merchant, products[:6], [(sunny, east), (lake, lake_point)], plan.past)
+    # The window that is open now and closes in about ten minutes.
+    with clock.frozen_at(plan.live.made_at):
+        live = _scheduled_window(merchant, plan.live, _items(products[6:18], 85))
+    windows.open_due_windows()
+    for leader in (sunny, lake):
+        sharing.get_or_create_share_link(live, leader)
+    sales_rollup.roll_up_sales()  # the reports show the history at once, not after the first tick
 
-    _history(merchant, products[:6], [(sunny, east), (lake, lake_point)], now)
 
-    # A window that closed an hour ago, with real orders, payments, a close and an arrival.
-    earlier = now - timedelta(hours=3)
-    with clock.frozen_at(earlier):
-        past = _scheduled_window(
-            merchant,
-            "周末水果团 · 上期",
-            earlier - timedelta(minutes=1),
-            now - timedelta(hours=1),
-            today,
-            _items(products[:6]),
-        )
+def _past(merchant, products: list[Product], sellers: list[tuple[Leader, PickupPoint]], slot: Slot) -> None:
+    """A window that closed an hour ago, with real orders, payments, a close and an arrival."""
+    (sunny, east), (lake, lake_point) = sellers
+    with clock.frozen_at(slot.made_at):
+        past = _scheduled_window(merchant, slot, _items(products))
         windows.open_due_windows()
         customers = [
             ("张阿姨", "13911110001", east.id, sunny),
@@ -182,41 +218,17 @@ def seed_demo() -> list[str]:
             opened_by="customer",
         )
 
-    # The window that is open now and closes in about ten minutes.
-    with clock.frozen_at(now - timedelta(minutes=1)):
-        live = _scheduled_window(
-            merchant,
-            "今日鲜果蔬菜团",
-            now - timedelta(seconds=30),
-            now + timedelta(minutes=10),
-            today + timedelta(days=1),
-            _items(products[6:18], 85),
-        )
-    windows.open_due_windows()
-    for leader in (sunny, lake):
-        sharing.get_or_create_share_link(live, leader)
-    sales_rollup.roll_up_sales()  # the reports show the history at once, not after the first tick
-    return ["Demo data seeded."] + _logins()
 
-
-HISTORY_DAYS = 14
 NEIGHBOURS = ["王奶奶", "陈阿姨", "黄先生", "林女士", "郑同学", "何叔叔", "高阿姨", "罗先生"]
 
 
-def _history(merchant, products: list[Product], sellers: list[tuple[Leader, PickupPoint]], now) -> None:
+def _history(merchant, products: list[Product], sellers: list[tuple[Leader, PickupPoint]], slots: list[Slot]) -> None:
     """A group buy on each of the last two weeks' days: sold, closed, delivered and collected."""
-    for days_ago in range(HISTORY_DAYS, 0, -1):
-        opens = now - timedelta(days=days_ago, hours=2)
-        with clock.frozen_at(opens):
+    for days_ago, slot in zip(range(len(slots), 0, -1), slots, strict=True):
+        opens = slot.opens_at
+        with clock.frozen_at(slot.made_at):
             chosen = [products[(days_ago + k) % len(products)] for k in range(3)]
-            window = _scheduled_window(
-                merchant,
-                f"每日鲜果团 · {clock.to_local(opens):%m-%d}",
-                opens,
-                opens + timedelta(hours=1),
-                clock.to_local(opens).date(),
-                _items(chosen),
-            )
+            window = _scheduled_window(merchant, slot, _items(chosen))
             windows.open_due_windows()
         # Busier at the weekend-ish end of the fortnight, a quiet day now and then.
         buyers = 2 + (days_ago * 5) % 7
@@ -233,7 +245,7 @@ def _history(merchant, products: list[Product], sellers: list[tuple[Leader, Pick
                     provider="simulator",
                 )
                 payments.simulator_pay(order.access_token)
-        with clock.frozen_at(opens + timedelta(hours=1, minutes=1)):
+        with clock.frozen_at(slot.closes_at + timedelta(minutes=1)):
             closing.close_window(window.id)
         for leader, point in sellers:
             batch_id = db.session.scalar(
@@ -243,7 +255,7 @@ def _history(merchant, products: list[Product], sellers: list[tuple[Leader, Pick
             )
             if batch_id is None:
                 continue
-            with clock.frozen_at(opens + timedelta(hours=20)):
+            with clock.frozen_at(slot.closes_at + ARRIVAL_AFTER):
                 leader = db.session.get(Leader, leader.id)
                 deliveries.confirm_arrival(batch_id, leader, leader.user, {})
                 codes = db.session.scalars(

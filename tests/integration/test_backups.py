@@ -167,6 +167,8 @@ def test_restore_into_a_new_instance_finds_every_order(app, some_orders, fresh_a
 
         assert result.exit_code == 0, result.output
         assert "kept as" not in result.output  # there was no database to keep
+        restored = _database()
+        assert restored.stat().st_mode & 0o777 == 0o600  # the restore created it: owner only
         assert _orders() == some_orders
         db.session.remove()
 
@@ -196,6 +198,61 @@ def test_backup_never_replaces_an_existing_file(app, some_orders, tmp_path):
     assert result.exit_code != 0 and "already exists" in result.output
     assert taken.read_text() == "the operator's own file"
     assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("name", ["nightly", "some/missing/folder"])
+def test_backup_to_a_path_ending_in_a_slash_creates_that_folder_and_backs_up_into_it(
+    app, some_orders, tmp_path, frozen_clock, name
+):
+    folder = tmp_path / name
+
+    first = app.test_cli_runner().invoke(args=["backup", f"{folder}/"])
+    frozen_clock.advance(seconds=1)
+    second = app.test_cli_runner().invoke(args=["backup", f"{folder}/"])  # and again, later
+
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 0, second.output
+    assert folder.is_dir() and folder.stat().st_mode & 0o777 == 0o700
+    backups = sorted(folder.iterdir())
+    assert [p.name for p in backups] == ["groupbuy-20261122-020000.sqlite3", "groupbuy-20261122-020001.sqlite3"]
+    for path in backups:
+        with closing(sqlite3.connect(path)) as copy:
+            assert _orders(copy) == some_orders
+
+
+@pytest.mark.sqlite_only
+def test_backup_to_a_path_ending_in_a_slash_that_is_a_file_is_refused(app, some_orders, tmp_path):
+    taken = tmp_path / "nightly"
+    taken.write_text("the operator's own file")
+
+    result = app.test_cli_runner().invoke(args=["backup", f"{taken}/"])
+
+    assert result.exit_code != 0 and "is a file, not a folder" in result.output
+    assert taken.read_text() == "the operator's own file"
+    assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.sqlite_only
+def test_backup_into_a_missing_folder_without_the_slash_is_refused_and_creates_nothing(app, some_orders, tmp_path):
+    result = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "missing" / "nightly.sqlite3")])
+
+    assert result.exit_code != 0 and "does not exist" in result.output and "end the path with /" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.sqlite_only
+def test_backup_that_fails_removes_the_folder_it_created(app, some_orders, tmp_path, monkeypatch):
+    from app.services import backups
+
+    def disk_full(*_args, **_kwargs):
+        raise backups.BackupRefused("No space left on device.")
+
+    monkeypatch.setattr(backups, "_online_copy", disk_full)
+    result = app.test_cli_runner().invoke(args=["backup", f"{tmp_path / 'new' / 'folder'}/"])
+
+    assert result.exit_code != 0 and "No space left" in result.output
+    assert list(tmp_path.iterdir()) == []
 
 
 def _garbage(path: Path, good: Path) -> None:

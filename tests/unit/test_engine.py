@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -124,3 +126,56 @@ def test_begin_writing_changes_nothing_outside_a_writes_late_request(app, make_u
     begin_writing()
     assert sqlite_begin_mode.get() == "DEFERRED"
     assert db.session().in_transaction()  # nothing was committed behind the caller's back
+
+
+# ---- the database files hold names and phones: owner only
+
+
+@pytest.fixture
+def usual_umask():
+    previous = os.umask(0o022)  # what most machines have: new files 0644
+    yield
+    os.umask(previous)
+
+
+def _modes(folder) -> dict[str, int]:
+    return {path.name: path.stat().st_mode & 0o777 for path in folder.iterdir()}
+
+
+def test_a_new_database_its_wal_and_shm_are_readable_by_their_owner_only(app, usual_umask, tmp_path):
+    url = f"sqlite:///{tmp_path / 'new.sqlite3'}"
+    eng = create_engine(url, **engine_options(url))
+    try:
+        with eng.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (n INTEGER)")
+            conn.exec_driver_sql("INSERT INTO t (n) VALUES (1)")
+        # The pooled connection is still open, so the -wal and -shm files are there.
+        assert {"new.sqlite3", "new.sqlite3-wal", "new.sqlite3-shm"} <= set(_modes(tmp_path))
+        assert set(_modes(tmp_path).values()) == {0o600}  # the lock files beside it too
+    finally:
+        eng.dispose()
+
+
+def test_a_world_readable_database_from_an_earlier_release_is_made_private(app, usual_umask, tmp_path):
+    path = tmp_path / "old.sqlite3"
+    older = sqlite3.connect(path, isolation_level=None)  # as SQLite makes it: 0644, and so its WAL
+    older.execute("PRAGMA journal_mode=WAL")
+    older.execute("CREATE TABLE t (n INTEGER)")
+    older.execute("INSERT INTO t (n) VALUES (7)")
+    assert _modes(tmp_path) == {"old.sqlite3": 0o644, "old.sqlite3-wal": 0o644, "old.sqlite3-shm": 0o644}
+    url = f"sqlite:///{path}"
+    eng = create_engine(url, **engine_options(url))
+    try:
+        with eng.connect() as conn:
+            assert conn.execute(text("SELECT n FROM t")).scalar() == 7
+        assert set(_modes(tmp_path).values()) == {0o600}
+    finally:
+        eng.dispose()
+        older.close()
+
+
+def test_the_apps_own_database_files_are_private(app, make_user):
+    make_user("店员")  # a write: the WAL has something in it
+    database = Path(db.engine.url.database)
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        assert path.stat().st_mode & 0o777 == 0o600, path
