@@ -1,6 +1,6 @@
 """Locking code entry after repeated wrong codes, counted in the database from the audit trail.
 
-Failed lookups are already audited ("code_lookup" with the real outcome), so the lock counts
+Failed lookups and refused hand-overs are audited with their real outcome, so the lock counts
 those rows instead of keeping a separate counter: it then holds across processes and survives
 restarts. Three keys are counted independently — the user, the counter device (a random id the
 counter page keeps) and the pickup point — so guessing from many accounts at one point, or
@@ -21,10 +21,13 @@ from app.models import AuditRecord
 from app.services import clock
 from app.services.errors import CodeEntryLocked
 
-# Outcomes of a lookup that count towards the lock: answers to a guess. A malformed entry
-# (wrong length) reveals nothing and "already redeemed" is a real code, so neither counts; nor
-# does a request for a point the user does not staff, or anyone could lock another point's counter.
-FAILED_OUTCOMES = ("invalid_code", "void", "bad_signature", "wrong_point")
+# Outcomes that count towards the lock: answers to a guess. A malformed entry (wrong length)
+# reveals nothing and "already redeemed" is a real code, so neither counts; nor does a request
+# for a point the user does not staff, or anyone could lock another point's counter. A hand-over
+# without the code (wrong_proof, no_proof) is a guess at a bag by its sequential id.
+FAILED_OUTCOMES = ("invalid_code", "void", "bad_signature", "wrong_point", "wrong_proof", "no_proof")
+# Lookups at the counter, and hand-overs refused before they touched the code.
+COUNTED_ACTIONS = ("code_lookup", "redeem_refused")
 _DEVICE_RE = re.compile(r"^[A-Za-z0-9_\-]{8,64}$")
 
 
@@ -34,20 +37,36 @@ def clean_device_id(value: str | None) -> str:
     return value if _DEVICE_RE.match(value) else ""
 
 
-def record_lookup(actor: str, point_id: int, code, outcome: str, digits: str, device_id: str) -> None:
-    """Audit one code lookup (never the full code), in the caller's transaction. Stamped with
+def record_attempt(
+    actor: str,
+    point_id: int,
+    code_id: int | None,
+    outcome: str,
+    digits: str,
+    device_id: str,
+    *,
+    action: str = "code_lookup",
+    **detail,
+) -> None:
+    """Audit one code attempt (never the full code), in the caller's transaction. Stamped with
     clock.now() rather than the column default because the lock counts these rows by time."""
-    detail = {"pickup_point_id": point_id, "outcome": outcome, "last4": digits[-4:], "device_id": device_id or None}
+    body = {"pickup_point_id": point_id, "outcome": outcome, "last4": digits[-4:], "device_id": device_id or None}
+    body.update({k: v for k, v in detail.items() if v is not None})
     db.session.add(
         AuditRecord(
             actor=actor,
-            action="code_lookup",
+            action=action,
             object_type="pickup_code",
-            object_id=code.id if code is not None else None,
-            detail=detail,
+            object_id=code_id,
+            detail=body,
             created_at=clock.now(),
         )
     )
+
+
+def record_lookup(actor: str, point_id: int, code, outcome: str, digits: str, device_id: str) -> None:
+    """Audit one code lookup at the counter (see record_attempt)."""
+    record_attempt(actor, point_id, code.id if code is not None else None, outcome, digits, device_id)
 
 
 def _settings() -> tuple[int, timedelta, timedelta]:
@@ -80,7 +99,7 @@ def locked_until(actor: str, device_id: str, point_id: int) -> datetime | None:
         keys.append(AuditRecord.detail["device_id"].as_string() == device_id)
     rows = db.session.execute(
         select(AuditRecord.actor, AuditRecord.detail, AuditRecord.created_at).where(
-            AuditRecord.action == "code_lookup",
+            AuditRecord.action.in_(COUNTED_ACTIONS),
             AuditRecord.created_at >= now - window - lock,
             AuditRecord.detail["outcome"].as_string().in_(FAILED_OUTCOMES),
             or_(*keys),

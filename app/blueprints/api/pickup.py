@@ -13,7 +13,7 @@ from app.blueprints.api.common import api_role, document, parse, respond
 from app.blueprints.api.schemas import ApiModel
 from app.blueprints.pickup.limits import code_entry_limit
 from app.engine import writes_late
-from app.services import codes, redemption, redemption_undo
+from app.services import codes, redeem_proof, redemption, redemption_undo
 from app.services.redemption_lines import MAX_UNITS
 
 _ID = Field(ge=1, le=2**31 - 1)
@@ -65,6 +65,10 @@ class PreviewOut(BaseModel):
     pickup_point: PointRef
     items: list[Line]
     idempotency_key: str = Field(description="A fresh key to send with the redeem that follows this preview.")
+    redeem_token: str = Field(
+        description="Proof of the code for the redeem that follows, with this idempotency_key, by this user, "
+        "within REDEEM_TOKEN_MINUTES (default 10)."
+    )
 
 
 class RedeemIn(ApiModel):
@@ -75,6 +79,20 @@ class RedeemIn(ApiModel):
         max_length=64,
         pattern=r"^[A-Za-z0-9_\-]+$",
         description="Unique per hand-over attempt; a retry with the same key returns the first answer.",
+    )
+    code: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=300,
+        description="Proof of the code: the 8 digits (spaces allowed) or the scanned QR text. "
+        "Send this or redeem_token.",
+    )
+    redeem_token: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=redeem_proof.MAX_TOKEN_CHARS,
+        description="Proof of the code: the preview's redeem_token (with that preview's idempotency_key). "
+        "Send this or code.",
     )
     device: str = Field(default="", max_length=80)
     lines: dict[Annotated[int, Field(ge=1, le=2**31 - 1)], Annotated[int, Field(ge=0, le=MAX_UNITS)]] | None = Field(
@@ -135,10 +153,14 @@ def pickup_preview():
     response=RedeemOut,
     tags=["pickup"],
     errors=(404, 409, 429),
-    description="Idempotent by `idempotency_key`: a replay returns the first answer, including a refusal "
-    "(409 already_redeemed with redeemed_at and redeemed_by, or 409 not_arrived). With `lines`, only those "
+    description="Carries proof of the code: `code` (as typed or scanned) or the preview's `redeem_token`. "
+    "A wrong proof is 404 invalid_code (400 bad_signature for a forged QR), a missing one 422; both are "
+    "audited and count as wrong codes, and an expired token is 409 preview_expired. "
+    "Idempotent by `idempotency_key`: a replay of the same request returns the first answer, including a "
+    "refusal (409 already_redeemed with redeemed_at and redeemed_by, or 409 not_arrived); the key sent with "
+    "another code, point or lines is 422 idempotency_key_reused and changes nothing. With `lines`, only those "
     "units are handed over and the code stays valid until nothing remains; a line of another order or more "
-    "than remains is 422 and changes nothing.",
+    "than remains is 422 and changes nothing." + _DEVICE_NOTE,
 )
 @code_entry_limit
 @api_role("staff")
@@ -146,7 +168,15 @@ def pickup_redeem():
     data = parse(RedeemIn)
     device = data.device or _device_id()[:80]
     result = redemption.redeem(
-        current_user, data.pickup_point_id, data.code_id, data.idempotency_key, device=device, lines=data.lines
+        current_user,
+        data.pickup_point_id,
+        data.code_id,
+        data.idempotency_key,
+        device=device,
+        lines=data.lines,
+        code_text=data.code,
+        redeem_token=data.redeem_token,
+        device_id=_device_id(),
     )
     return respond(result)
 

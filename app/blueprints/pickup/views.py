@@ -100,7 +100,12 @@ def preview():
         return _counter(form, points, error=exc, status=exc.status)
     confirm = RedeemForm(
         formdata=None,
-        data={"point_id": form.point_id.data, "code_id": data["code_id"], "idempotency_key": data["idempotency_key"]},
+        data={
+            "point_id": form.point_id.data,
+            "code_id": data["code_id"],
+            "idempotency_key": data["idempotency_key"],
+            "redeem_token": data["redeem_token"],
+        },
     )
     return render_template("pickup/preview.html", preview=data, form=confirm)
 
@@ -124,6 +129,8 @@ def redeem():
             form.idempotency_key.data,
             device=DEVICE,
             lines=_posted_lines() if request.form.get("take") == "some" else None,
+            redeem_token=form.redeem_token.data,
+            device_id=_device_id(),
         )
     except DomainError as exc:
         return render_template("pickup/result.html", result=None, error=exc, form=next_form, points=points), exc.status
