@@ -161,6 +161,7 @@ def test_openapi_documents_the_proof_of_the_code(client):
     spec = client.get("/api/v1/openapi.json").get_json()
     text = str(spec["paths"][REDEEM]) + str(spec.get("components", {}))
     assert "redeem_token" in text and "idempotency_key_reused" in str(spec["paths"][REDEEM])
+    assert "/api/v1/pickup/points/{point_id}/code-lock/lift" in spec["paths"]
 
 
 # ---- item 5: a key answers only the request it was first used for

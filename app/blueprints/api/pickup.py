@@ -1,4 +1,5 @@
-"""Pickup API for scanner devices and the PWA: look a code up, redeem it, fetch the QR public keys."""
+"""Pickup API for scanner devices and the PWA: look a code up, redeem it, fetch the QR public keys,
+and (for the point's leader) lift a code-entry lock."""
 
 from __future__ import annotations
 
@@ -13,15 +14,17 @@ from app.blueprints.api.common import api_role, document, parse, respond
 from app.blueprints.api.schemas import ApiModel
 from app.blueprints.pickup.limits import code_entry_limit
 from app.engine import writes_late
-from app.services import codes, redeem_proof, redemption, redemption_undo
+from app.services import codes, counter_lock, redeem_proof, redemption, redemption_undo
 from app.services.redemption_lines import MAX_UNITS
 
 _ID = Field(ge=1, le=2**31 - 1)
 _DEVICE_HEADER = "X-Device-Id"
 _DEVICE_NOTE = (
     " Send a random per-device id in the `X-Device-Id` header (8–64 letters, digits, - or _): after "
-    "too many wrong codes entry is locked per user, per device and per pickup point (429 code_entry_locked, "
-    "the same answer for every code until `retry_at`). Unknown, void and other points' codes all answer "
+    "too many wrong codes entry is locked (429 code_entry_locked, the same answer for every code until "
+    "`retry_at`): for the user after CODE_LOCK_FAILURES, and for the device or the pickup point as a whole "
+    "only after CODE_LOCK_POINT_FAILURES from at least two people (`scope`: person, device or point; the "
+    "point's leader can lift a device or point lock). Unknown, void and other points' codes all answer "
     "404 invalid_code."
 )
 
@@ -210,6 +213,28 @@ class UndoOut(BaseModel):
 def pickup_redemption_undo(redemption_id: int):
     data = parse(UndoIn)
     return respond(UndoOut.model_validate(redemption_undo.undo(current_user, redemption_id, data.reason)))
+
+
+class LiftOut(BaseModel):
+    pickup_point_id: int
+    lifted_at: str
+    lifted_by: str
+    was_locked_until: str
+
+
+@bp.post("/pickup/points/<int:point_id>/code-lock/lift")
+@document(
+    summary="Lift the code-entry lock of a pickup point and its counter devices (the point's leader)",
+    response=LiftOut,
+    tags=["pickup"],
+    errors=(404, 409),
+    description="Wrong codes made at this point before the lift stop counting for the point and for devices; "
+    "the people who made them stay locked. Audited. 409 if nothing is locked for everyone; other leaders' "
+    "points answer 404.",
+)
+@api_role("leader")
+def pickup_code_lock_lift(point_id: int):
+    return respond(LiftOut.model_validate(counter_lock.lift(current_user, point_id)))
 
 
 @bp.get("/pickup/keys")
