@@ -116,6 +116,11 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CODE_LOCK_FAILURES": int(env.get("CODE_LOCK_FAILURES", "5")),
         "CODE_LOCK_WINDOW_MINUTES": int(env.get("CODE_LOCK_WINDOW_MINUTES", "10")),
         "CODE_LOCK_MINUTES": int(env.get("CODE_LOCK_MINUTES", "10")),
+        # Wrong codes at one pickup point (or one counter device) that lock it for everyone, each
+        # person counting for at most CODE_LOCK_FAILURES: one person alone never closes a counter.
+        "CODE_LOCK_POINT_FAILURES": int(env.get("CODE_LOCK_POINT_FAILURES", "10")),
+        # How long a preview's redeem_token proves the code for the confirm that follows it.
+        "REDEEM_TOKEN_MINUTES": int(env.get("REDEEM_TOKEN_MINUTES", "10")),
         "OVERDUE_DAYS": int(env.get("OVERDUE_DAYS", "2")),
     }
     config.update(overrides)

@@ -72,6 +72,7 @@ class Shelf:
     point_id: int
     leader_id: int
     code_ids: list[int]
+    codes: list[str]  # the 8 digits of each code, in code_ids' order: a hand-over's proof
 
 
 def _phone(n: int) -> str:
@@ -131,7 +132,13 @@ def arrived_batch(orders: int) -> Shelf:
     batch_id = db.session.scalar(select(DeliveryBatch.id).where(DeliveryBatch.pickup_point_id == point.id))
     leader = db.session.get(Leader, leader.id)
     deliveries.confirm_arrival(batch_id, leader, leader.user, {})
-    code_ids = list(
-        db.session.scalars(select(PickupCode.id).where(PickupCode.pickup_point_id == point.id).order_by(PickupCode.id))
+    rows = db.session.execute(
+        select(PickupCode.id, PickupCode.code).where(PickupCode.pickup_point_id == point.id).order_by(PickupCode.id)
+    ).all()
+    return Shelf(
+        batch_id=batch_id,
+        point_id=point.id,
+        leader_id=leader.id,
+        code_ids=[row.id for row in rows],
+        codes=[row.code for row in rows],
     )
-    return Shelf(batch_id=batch_id, point_id=point.id, leader_id=leader.id, code_ids=code_ids)

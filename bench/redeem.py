@@ -3,7 +3,8 @@
 The app runs as in production (`flask serve`: waitress with its default 8 threads, SQLite in WAL
 with BEGIN IMMEDIATE writes, rate limits on) over a database seeded through the services: one
 arrived batch at one pickup point, and one staff member with an API token per scanner. Every
-request redeems a different code, as a busy counter does. The baseline (bench/bare_app.py) is
+request redeems a different code with the code itself as its proof (the 8 digits, as a wedge scanner
+or a typed confirm sends them), as a busy counter does. The baseline (bench/bare_app.py) is
 served the same way and driven by the same clients.
 
 Two phases, each on fresh codes after one warm-up request per client:
@@ -43,11 +44,16 @@ def _scanner_tokens(shelf: data.Shelf, count: int) -> list[str]:
     return plain
 
 
-def _clients(point_id: int, codes: Iterator[int], headers: list[dict], count: int) -> list[load.Client]:
+def _clients(
+    point_id: int, codes: Iterator[tuple[int, str | None]], headers: list[dict], count: int
+) -> list[load.Client]:
     """One client per header set, each with its own codes: WARMUP to warm up, then `count` measured."""
 
     def body() -> bytes:
-        fields = {"pickup_point_id": point_id, "code_id": next(codes), "idempotency_key": uuid.uuid4().hex}
+        code_id, code = next(codes)
+        fields = {"pickup_point_id": point_id, "code_id": code_id, "idempotency_key": uuid.uuid4().hex}
+        if code is not None:
+            fields["code"] = code
         return json.dumps(fields).encode()
 
     return [
@@ -56,7 +62,9 @@ def _clients(point_id: int, codes: Iterator[int], headers: list[dict], count: in
     ]
 
 
-def _phases(port: int, path: str, point_id: int, codes: Iterator[int], headers: list[dict], plan: dict) -> dict:
+def _phases(
+    port: int, path: str, point_id: int, codes: Iterator[tuple[int, str | None]], headers: list[dict], plan: dict
+) -> dict:
     results = {}
     for phase, count, think in (("paced", plan["paced"], plan["think"]), ("flat_out", plan["flat_out"], 0.0)):
         if count:
@@ -91,7 +99,8 @@ def run(
         db.engine.dispose()  # nothing of ours holds SQLite while the server works
     headers = [{"Authorization": f"Bearer {t}", "X-Device-Id": f"bench-scanner-{n:03d}"} for n, t in enumerate(plain)]
     with servers.app_server(data.database_url(instance), data.SECRET, instance, threads) as server:
-        app_results = _phases(server.port, PATH, shelf.point_id, iter(shelf.code_ids), headers, plan)
+        codes = iter(zip(shelf.code_ids, shelf.codes, strict=True))
+        app_results = _phases(server.port, PATH, shelf.point_id, codes, headers, plan)
     with app.app_context():
         redeemed = db.session.scalar(
             select(func.count()).select_from(PickupCode).where(PickupCode.status == "redeemed")
@@ -101,7 +110,8 @@ def run(
     baseline_db = work / "baseline.sqlite3"
     bare_app.create_codes(baseline_db, needed)
     with servers.baseline_server(baseline_db, work, threads) as server:
-        base_results = _phases(server.port, "/redeem", 0, iter(range(1, needed + 1)), [{}] * clients, plan)
+        ids = ((n, None) for n in range(1, needed + 1))
+        base_results = _phases(server.port, "/redeem", 0, ids, [{}] * clients, plan)
     return {
         "orders_seeded": len(shelf.code_ids),
         "codes_redeemed": redeemed,

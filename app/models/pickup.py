@@ -48,6 +48,9 @@ class Redemption(db.Model):
     pickup_code_id: Mapped[int | None] = mapped_column(ForeignKey("pickup_codes.id"))
     device: Mapped[str] = mapped_column(String(80), default="")
     outcome: Mapped[str] = mapped_column(String(20))  # redeemed, already_redeemed, ...
+    # SHA-256 of what was asked (point, code, lines): a key reused for another request is refused
+    # instead of answered with this row. NULL on rows stored before it was kept.
+    request_digest: Mapped[str | None] = mapped_column(String(64))
     response: Mapped[dict] = mapped_column(JSON)
     # What this redemption handed over: [{"order_item_id", "quantity"}], so an undo gives back
     # exactly that and a partial pickup leaves the rest redeemable.

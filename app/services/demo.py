@@ -262,4 +262,6 @@ def _history(merchant, products: list[Product], sellers: list[tuple[Leader, Pick
                     select(PickupCode).join(Order, Order.id == PickupCode.order_id).where(Order.batch_id == batch_id)
                 ).all()
                 for code in codes:
-                    redemption.redeem(leader.user, point.id, code.id, f"demo-redeem-{code.id:06d}", "demo")
+                    redemption.redeem(
+                        leader.user, point.id, code.id, f"demo-redeem-{code.id:06d}", "demo", code_text=code.code
+                    )

@@ -128,3 +128,14 @@ class CodeEntryLocked(DomainError):
     status = 429
     code = "code_entry_locked"
     default_message = _l("Too many wrong codes: code entry is locked for a while.")
+
+
+class IdempotencyKeyReused(DomainError):
+    status = 422
+    code = "idempotency_key_reused"
+    default_message = _l("This request key was already used for a different hand-over; look the code up again.")
+
+
+class PreviewExpired(Conflict):
+    code = "preview_expired"
+    default_message = _l("This preview is too old to confirm; look the code up again.")

@@ -2,10 +2,12 @@
 
 Each queued item is a redemption the device already made (it checked the QR signature and its
 manifest, and the bag went over the counter), carrying the idempotency key the device gave it,
-the code as scanned or typed, and the device's own time of the hand-over. The server redeems
+the code as scanned or typed (the hand-over's proof of the code, see redeem_proof), and the
+device's own time of the hand-over. The server redeems
 them one by one through the same compare-and-set as an online confirm, each in its own
 transaction, so a sync cut off half-way keeps what it settled and the device resends the rest
-with the same keys (a replay answers as the first time, nothing is counted twice).
+with the same keys (a replay answers as the first time, nothing is counted twice; a key sent
+again with another code is refused).
 
 Outcomes per item: "redeemed" (this device's hand-over stands), "conflict" (someone redeemed
 the code first: reported to the device and the leader, see offline_conflicts), "refused" (the
@@ -20,10 +22,17 @@ from datetime import UTC, datetime, timedelta
 from flask_babel import gettext as _
 
 from app.extensions import db
-from app.models import User
+from app.models import PickupCode, User
 from app.permissions import staff_point_ids
-from app.services import audit, clock, code_lookup, offline_conflicts, redemption
-from app.services.errors import AlreadyRedeemed, CodeEntryLocked, DomainError, NotYourPickupPoint, ValidationFailed
+from app.services import audit, clock, code_lookup, offline_conflicts, redeem_proof, redemption
+from app.services.errors import (
+    AlreadyRedeemed,
+    CodeEntryLocked,
+    DomainError,
+    IdempotencyKeyReused,
+    NotYourPickupPoint,
+    ValidationFailed,
+)
 
 MAX_ITEMS = 100
 # A device clock may run a little fast; a hand-over "from the future" beyond this is refused.
@@ -71,17 +80,26 @@ def _first_redeemed_elsewhere(user: User, point_id: int, item: dict, exc: Alread
     code = code_lookup.spent_code(point_id, item["code"])
     if code is None:  # pragma: no cover - find_code just found it redeemed
         raise exc
-    row = redemption.store(user, code, item["idempotency_key"], item["device"], exc.code, exc.to_dict(), offline_at)
+    digest = redemption.request_digest(point_id, code.id, None)
+    row = redemption.store(
+        user, code, item["idempotency_key"], item["device"], exc.code, exc.to_dict(), offline_at, digest=digest
+    )
     if row is None:
-        return _replayed(user, item, redemption.stored_answer(item["idempotency_key"]))
+        return _replayed(user, point_id, item, redemption.stored_answer(item["idempotency_key"]))
     offline_conflicts.report(row, code, user)
     db.session.commit()
     return _conflict(item, exc)
 
 
-def _replayed(user: User, item: dict, stored) -> dict:
+def _replayed(user: User, point_id: int, item: dict, stored) -> dict:
+    """The first answer under this key, if the item names the same code (a queued hand-over is
+    always "everything left" of the code it scanned)."""
     try:
-        return _redeemed(item, redemption.replay(stored, user))
+        code = db.session.get(PickupCode, stored.pickup_code_id) if stored.pickup_code_id else None
+        if code is None or code.pickup_point_id != point_id or not redeem_proof.names_code(code, item["code"]):
+            raise IdempotencyKeyReused()
+        digest = redemption.request_digest(point_id, code.id, None)
+        return _redeemed(item, redemption.replay(stored, user, digest, code.id))
     except AlreadyRedeemed as exc:
         return _conflict(item, exc)
     except DomainError as exc:
@@ -91,7 +109,7 @@ def _replayed(user: User, item: dict, stored) -> dict:
 def _settle(user: User, point_id: int, item: dict, device_id: str) -> dict:
     stored = redemption.stored_answer(item["idempotency_key"])
     if stored is not None:
-        return _replayed(user, item, stored)
+        return _replayed(user, point_id, item, stored)
     try:
         offline_at = _offline_time(item["offline_at"])
         try:
@@ -99,7 +117,14 @@ def _settle(user: User, point_id: int, item: dict, device_id: str) -> dict:
         except AlreadyRedeemed as exc:
             return _first_redeemed_elsewhere(user, point_id, item, exc, offline_at)
         body = redemption.redeem(
-            user, point_id, code.id, item["idempotency_key"], device=item["device"], offline_at=offline_at
+            user,
+            point_id,
+            code.id,
+            item["idempotency_key"],
+            device=item["device"],
+            offline_at=offline_at,
+            code_text=item["code"],
+            device_id=device_id,
         )
     except AlreadyRedeemed as exc:  # lost the race to another device's sync: stored and reported
         return _conflict(item, exc)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import Leader, Order, PickupCode, PickupPoint, Redemption, User
 from app.permissions import scoped_or_404
-from app.services import clock, offline_conflicts, redemption_lines, redemption_undo
+from app.services import clock, counter_lock, offline_conflicts, redemption_lines, redemption_undo
 from app.services.errors import ValidationFailed
 from app.services.text import mask_name
 
@@ -93,6 +93,7 @@ def overview(leader: Leader, point_id: int) -> dict:
         "recent": recent_redemptions(point.id),
         "conflicts": offline_conflicts.recent(point.id),
         "overdue_days": int(current_app.config.get("OVERDUE_DAYS", 2)),
+        "code_lock_until": counter_lock.shared_lock(point.id),
     }
 
 

@@ -4,11 +4,18 @@ Invariant 3 (DESIGN.md §4): a code is redeemed at most once, only at its own pi
 only by staff of that point (or its leader), only after arrival. The hand-over is a
 compare-and-set on the code's status; every answer is stored under the request's
 idempotency key so that a replayed request (a double tap, a scanner retrying on a flaky
-network) gets the first answer back instead of a second redemption or a confusing refusal.
+network) gets the first answer back instead of a second redemption or a confusing refusal;
+the key is bound to what was asked (point, code, lines), and reusing it for anything else is
+refused (422 idempotency_key_reused) rather than answered with another bag's result.
+
+A hand-over must prove it knows the code (redeem_proof): ids are sequential, and the lock on
+code entry applies to hand-overs as it does to lookups.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import uuid
 
@@ -20,7 +27,7 @@ from app.engine import begin_writing
 from app.extensions import db
 from app.models import PickupCode, Redemption, User
 from app.permissions import staff_point_ids
-from app.services import audit, clock, codes, deliveries, offline_conflicts, redemption_lines
+from app.services import audit, clock, codes, deliveries, offline_conflicts, redeem_proof, redemption_lines
 from app.services import redemption_rows as rows
 from app.services.catalog import has_control_chars
 from app.services.code_lookup import already_redeemed, counter_points, find_code  # noqa: F401  (re-exported)
@@ -28,6 +35,7 @@ from app.services.errors import (
     AlreadyRedeemed,
     Conflict,
     DomainError,
+    IdempotencyKeyReused,
     InvalidCode,
     InvalidTransition,
     NotArrived,
@@ -66,6 +74,7 @@ def preview(user: User, point_id: int, text: str, device_id: str = "") -> dict:
     """What the counter shows before the hand-over, with a fresh idempotency key for the confirm."""
     code = find_code(user, point_id, text, device_id)
     order = code.order
+    key = uuid.uuid4().hex
     return {
         "code_id": code.id,
         "code": codes.format_code(code.code),
@@ -78,7 +87,9 @@ def preview(user: User, point_id: int, text: str, device_id: str = "") -> dict:
         "customer_phone": mask_phone(order.customer_phone),
         "pickup_point": {"id": code.pickup_point_id, "name": code.pickup_point.name},
         "items": _lines(order.items),
-        "idempotency_key": uuid.uuid4().hex,
+        "idempotency_key": key,
+        # Proof for the confirm that follows (with this key): it knows the code without holding it.
+        "redeem_token": redeem_proof.issue_token(user, point_id, code.id, key),
     }
 
 
@@ -97,10 +108,21 @@ def stored_answer(key: str) -> Redemption | None:
     return db.session.scalar(_BY_KEY, {"key": key})
 
 
-def replay(stored: Redemption, user: User) -> dict:
-    """The first answer given under this key: the same success body, or the same refusal raised again."""
+def request_digest(point_id: int, code_id: int, lines: dict[int, int] | None) -> str:
+    """What a redeem asked for, as stored with its answer: the same key must ask the same again."""
+    asked = {"point": point_id, "code": code_id, "lines": sorted(lines.items()) if lines is not None else None}
+    return hashlib.sha256(json.dumps(asked, separators=(",", ":")).encode()).hexdigest()
+
+
+def replay(stored: Redemption, user: User, digest: str, code_id: int) -> dict:
+    """The first answer given under this key: the same success body, or the same refusal raised
+    again; 422 if the key is now sent with another request (another code, point or lines)."""
     if stored.user_id != user.id:
         raise Conflict(_("This request key was already used by someone else."), code_id=stored.pickup_code_id)
+    # Rows stored before digests were kept can only be compared by code.
+    same = stored.request_digest == digest if stored.request_digest else stored.pickup_code_id == code_id
+    if not same:
+        raise IdempotencyKeyReused()
     if stored.outcome == "redeemed":
         return _with_id(stored.response, stored)
     body = dict(stored.response.get("error") or {})
@@ -119,6 +141,8 @@ def store(
     response: dict,
     offline_at=None,
     lines: list[dict] | None = None,
+    *,
+    digest: str,
 ) -> Redemption | None:
     """Record the answer under its key; None if a racing request with the same key answered first
     (then everything this request did is rolled back and the caller returns that answer)."""
@@ -129,6 +153,7 @@ def store(
         device=device,
         outcome=outcome,
         response=response,
+        request_digest=digest,
         offline_at=offline_at,
         lines=lines,
         created_at=clock.now(),
@@ -142,19 +167,21 @@ def store(
     return row
 
 
-def _replay_raced(key: str, user: User) -> dict:
+def _replay_raced(key: str, user: User, digest: str, code_id: int) -> dict:
     stored = stored_answer(key)
     if stored is None:  # the insert failed for another reason than the key; nothing was kept
         raise Conflict(_("The code changed meanwhile; look it up again."))
-    return replay(stored, user)
+    return replay(stored, user, digest, code_id)
 
 
-def _refuse(user: User, code: PickupCode, key: str, device: str, exc: DomainError, offline_at=None) -> dict:
+def _refuse(
+    user: User, code: PickupCode, key: str, device: str, exc: DomainError, digest: str, offline_at=None
+) -> dict:
     """Store a refusal so a replay gets the same answer, audit it, then raise it. A hand-over an
     offline device already made that is refused now is a conflict, reported to the leader."""
-    row = store(user, code, key, device, exc.code, exc.to_dict(), offline_at)
+    row = store(user, code, key, device, exc.code, exc.to_dict(), offline_at, digest=digest)
     if row is None:
-        return _replay_raced(key, user)
+        return _replay_raced(key, user, digest, code.id)
     if offline_at is not None:
         offline_conflicts.report(row, code, user)
     audit.record(
@@ -193,18 +220,26 @@ def redeem(
     device: str = "",
     lines: dict[int, int] | None = None,
     offline_at=None,
+    *,
+    code_text: str | None = None,
+    redeem_token: str | None = None,
+    device_id: str = "",
 ) -> dict:
     """Hand over the order, or some units of it (`lines`: order item id → units; None = all that
     remain). The code is redeemed and the order completed once nothing remains. The answer is
-    stored under the idempotency key (a replay returns — or raises — the first answer).
-    `offline_at`: when an offline device says it handed the bag over (a queued redemption)."""
+    stored under the idempotency key (a replay of the same request returns — or raises — the
+    first answer). Proof of the code is required: `code_text` (the digits or the QR text, as
+    typed or scanned) or `redeem_token` (from the preview); `device_id` is the counter device's
+    id for the code-entry lock. `offline_at`: when an offline device says it handed the bag over."""
     key, device = _check_request(idempotency_key, device)
     wanted = redemption_lines.parse_lines(lines)
-    stored = stored_answer(key)
-    if stored is not None:
-        return replay(stored, user)
     if point_id not in staff_point_ids(user):
         raise NotYourPickupPoint()
+    redeem_proof.check(user, point_id, code_id, key, code=code_text, token=redeem_token, device_id=device_id)
+    digest = request_digest(point_id, code_id, wanted)
+    stored = stored_answer(key)
+    if stored is not None:
+        return replay(stored, user, digest, code_id)
     user_id, user_name, actor = user.id, user.name, audit.actor_for(user)
     # Everything above only read. A racing request with the same key is caught when the answer
     # is stored (the unique key), and everything it did is rolled back then.
@@ -219,10 +254,10 @@ def redeem(
         raise InvalidCode()
     if code.status == "redeemed":
         spent = _code(code_id)
-        return _refuse(user, spent, key, device, already_redeemed(spent), offline_at)
+        return _refuse(user, spent, key, device, already_redeemed(spent), digest, offline_at)
     order = rows.order(conn, code.order_id)
     if order.status != "ready_for_pickup":
-        return _refuse(user, _code(code_id), key, device, NotArrived(), offline_at)
+        return _refuse(user, _code(code_id), key, device, NotArrived(), digest, offline_at)
     items = rows.lines(conn, order.id)
     try:
         taken = redemption_lines.plan(items, wanted)
@@ -236,7 +271,7 @@ def redeem(
     if complete and not _complete(conn, code, user_id, now, actor, device):
         redeemed = _code(code_id)
         if redeemed.status == "redeemed":
-            return _refuse(user, redeemed, key, device, already_redeemed(redeemed), offline_at)
+            return _refuse(user, redeemed, key, device, already_redeemed(redeemed), digest, offline_at)
         raise InvalidCode()
     rows.audit(
         conn,
@@ -276,13 +311,14 @@ def redeem(
             device=device,
             outcome="redeemed",
             response=response,
+            request_digest=digest,
             lines=handed_over,
             offline_at=offline_at,
             created_at=now,
         )
     except IntegrityError:  # a racing request with the same key answered first: undo all, answer as it did
         db.session.rollback()
-        return _replay_raced(key, user)
+        return _replay_raced(key, user, digest, code_id)
     if complete and order.batch_id is not None:
         deliveries.maybe_finish_batch(order.batch_id)
     db.session.commit()

@@ -28,7 +28,7 @@ def test_ten_counters_taking_one_unit_each_of_five_hand_over_exactly_five(live_s
     bag = bags.make(quantities=(UNITS,))
     item_id = db.session.scalar(select(OrderItem.id).where(OrderItem.order_id == bag.order.id))
     auth = {"Authorization": f"Bearer {tokens.create_token(bag.staff, 'scanner')[1]}"}
-    plan = {"point_id": bag.point.id, "code_id": bag.code.id, "order_id": bag.order.id}
+    plan = {"point_id": bag.point.id, "code_id": bag.code.id, "code": bag.code.code, "order_id": bag.order.id}
     db.session.commit()
     barrier = threading.Barrier(CLIENTS)
 
@@ -39,6 +39,7 @@ def test_ten_counters_taking_one_unit_each_of_five_hand_over_exactly_five(live_s
             json={
                 "pickup_point_id": plan["point_id"],
                 "code_id": plan["code_id"],
+                "code": plan["code"],
                 "idempotency_key": uuid.uuid4().hex,
                 "lines": {str(item_id): 1},
             },
@@ -68,6 +69,7 @@ def test_ten_replays_of_one_partial_pickup_take_its_units_once(live_server, bags
     body = {
         "pickup_point_id": bag.point.id,
         "code_id": bag.code.id,
+        "code": bag.code.code,
         "idempotency_key": uuid.uuid4().hex,
         "lines": {str(item_id): 2},
     }

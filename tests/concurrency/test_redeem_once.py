@@ -58,13 +58,18 @@ def test_twenty_counters_redeeming_one_code_hand_it_over_once(live_server, bags,
         db.session.add(PickupStaff(pickup_point_id=bag.point.id, user_id=clerk.id))
         db.session.commit()
         headers.append({"Authorization": f"Bearer {tokens.create_token(clerk, 'scanner')[1]}"})
-    plan = {"point_id": bag.point.id, "code_id": bag.code.id, "order_id": bag.order.id}
+    plan = {"point_id": bag.point.id, "code_id": bag.code.id, "code": bag.code.code, "order_id": bag.order.id}
     db.session.commit()  # no open transaction: on SQLite it would hold the write lock
 
     def redeem(auth: dict) -> tuple[int, str]:
         response = requests.post(
             f"{live_server.url}/api/v1/pickup/redeem",
-            json={"pickup_point_id": plan["point_id"], "code_id": plan["code_id"], "idempotency_key": uuid.uuid4().hex},
+            json={
+                "pickup_point_id": plan["point_id"],
+                "code_id": plan["code_id"],
+                "code": plan["code"],
+                "idempotency_key": uuid.uuid4().hex,
+            },
             headers=auth,
             timeout=120,
         )
@@ -95,7 +100,7 @@ def _logged_in_session(base_url: str, phone: str) -> requests.Session:
 
 def test_twenty_replays_of_one_request_all_get_the_first_answer(live_server, bags):
     bag = bags.make()
-    plan = {"point_id": bag.point.id, "code_id": bag.code.id, "phone": bag.staff.phone}
+    plan = {"point_id": bag.point.id, "code_id": bag.code.id, "code": bag.code.code, "phone": bag.staff.phone}
     db.session.commit()
     # One staff member's browser session, replayed from twenty connections (a scanner retrying).
     logged_in = _logged_in_session(live_server.url, plan["phone"])
@@ -105,7 +110,12 @@ def test_twenty_replays_of_one_request_all_get_the_first_answer(live_server, bag
         session.cookies.update(logged_in.cookies)
         session.headers.update(logged_in.headers)
         sessions.append(session)
-    body = {"pickup_point_id": plan["point_id"], "code_id": plan["code_id"], "idempotency_key": uuid.uuid4().hex}
+    body = {
+        "pickup_point_id": plan["point_id"],
+        "code_id": plan["code_id"],
+        "code": plan["code"],
+        "idempotency_key": uuid.uuid4().hex,
+    }
 
     def replay(session: requests.Session) -> tuple[int, str]:
         response = session.post(f"{live_server.url}/api/v1/pickup/redeem", json=body, timeout=120)
@@ -122,10 +132,15 @@ def test_twenty_replays_of_one_request_all_get_the_first_answer(live_server, bag
 
 def test_twenty_replays_of_a_refusal_all_get_the_same_refusal(live_server, bags):
     bag = bags.make(status="confirmed")
-    plan = {"point_id": bag.point.id, "code_id": bag.code.id}
+    plan = {"point_id": bag.point.id, "code_id": bag.code.id, "code": bag.code.code}
     _token, plain = tokens.create_token(bag.staff, "scanner")
     db.session.commit()
-    body = {"pickup_point_id": plan["point_id"], "code_id": plan["code_id"], "idempotency_key": uuid.uuid4().hex}
+    body = {
+        "pickup_point_id": plan["point_id"],
+        "code_id": plan["code_id"],
+        "code": plan["code"],
+        "idempotency_key": uuid.uuid4().hex,
+    }
 
     def replay(_n: int) -> tuple[int, str]:
         response = requests.post(

@@ -7,9 +7,7 @@ from app.extensions import db
 from app.models import AuditRecord, Order, PickupCode
 from app.services import codes, tokens
 from tests.support.forms import csrf_from
-from tests.support.pickup import Bags
-
-KEY_RE = re.compile(r'name="idempotency_key" type="hidden" value="([0-9a-f]{32})"')
+from tests.support.pickup import Bags, confirm_fields
 
 
 @pytest.fixture
@@ -39,31 +37,14 @@ def test_type_code_preview_then_confirm(client, login, bags):
     assert bag.order.number in html and "李**" in html and "137****5678" in html
     assert "李小龙" not in html and "13712345678" not in html
     assert "shortage" in html and "<s>" in html
-    confirm_token = csrf_from(html)
-    idem = KEY_RE.search(html).group(1)
-    response = client.post(
-        "/pickup/redeem",
-        data={
-            "point_id": bag.point.id,
-            "code_id": bag.code.id,
-            "idempotency_key": idem,
-            "csrf_token": confirm_token,
-        },
-    )
+    confirm = confirm_fields(html)
+    response = client.post("/pickup/redeem", data={"point_id": bag.point.id, "code_id": bag.code.id, **confirm})
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert 'data-testid="result-ok"' in page and "result-ok" in page
     assert db.session.get(Order, bag.order.id, populate_existing=True).status == "completed"
     # The same confirm posted again (double tap) shows the same success, not a refusal.
-    again = client.post(
-        "/pickup/redeem",
-        data={
-            "point_id": bag.point.id,
-            "code_id": bag.code.id,
-            "idempotency_key": idem,
-            "csrf_token": confirm_token,
-        },
-    )
+    again = client.post("/pickup/redeem", data={"point_id": bag.point.id, "code_id": bag.code.id, **confirm})
     assert again.status_code == 200 and 'data-testid="result-ok"' in again.get_data(as_text=True)
 
 
@@ -89,8 +70,7 @@ def hand_over(client, bag):
         data={
             "point_id": bag.point.id,
             "code_id": bag.code.id,
-            "idempotency_key": KEY_RE.search(html).group(1),
-            "csrf_token": csrf_from(html),
+            **confirm_fields(html),
         },
     )
 
@@ -115,8 +95,7 @@ def test_stale_preview_confirmed_after_someone_else_redeemed_is_refused(client, 
         data={
             "point_id": bag.point.id,
             "code_id": bag.code.id,
-            "idempotency_key": KEY_RE.search(html).group(1),
-            "csrf_token": csrf_from(html),
+            **confirm_fields(html),
         },
     )
     assert response.status_code == 409
@@ -213,13 +192,15 @@ def test_api_preview_and_redeem_with_bearer_token(client, bags):
         "pickup_point_id": bag.point.id,
         "code_id": body["code_id"],
         "idempotency_key": body["idempotency_key"],
+        "redeem_token": body["redeem_token"],
         "device": "scanner-7",
     }
     first = client.post("/api/v1/pickup/redeem", json=request, headers=auth)
     assert first.status_code == 200 and first.get_json()["outcome"] == "redeemed"
     replay = client.post("/api/v1/pickup/redeem", json=request, headers=auth)
     assert replay.get_json() == first.get_json()
-    fresh = client.post("/api/v1/pickup/redeem", json={**request, "idempotency_key": "another-key-1"}, headers=auth)
+    fresh_request = {**request, "idempotency_key": "another-key-1", "redeem_token": None, "code": bag.code.code}
+    fresh = client.post("/api/v1/pickup/redeem", json=fresh_request, headers=auth)
     assert fresh.status_code == 409
     error = fresh.get_json()["error"]
     assert error["code"] == "already_redeemed" and error["redeemed_by"] == bag.staff.name

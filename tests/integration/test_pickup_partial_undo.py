@@ -1,4 +1,3 @@
-import re
 from datetime import timedelta
 
 import pytest
@@ -8,9 +7,7 @@ from app.extensions import db
 from app.models import Order, PickupCode, Redemption
 from app.services import tokens
 from tests.support.forms import csrf_from
-from tests.support.pickup import Bags, items_of
-
-KEY_RE = re.compile(r'name="idempotency_key" type="hidden" value="([0-9a-f]{32})"')
+from tests.support.pickup import Bags, confirm_fields, items_of
 
 
 @pytest.fixture
@@ -30,7 +27,8 @@ def bearer(user):
 
 
 def redeem_api(client, bag, auth, key, **extra):
-    body = {"pickup_point_id": bag.point.id, "code_id": bag.code.id, "idempotency_key": key, **extra}
+    body = {"pickup_point_id": bag.point.id, "code_id": bag.code.id, "idempotency_key": key, "code": bag.code.code}
+    body.update(extra)
     return client.post("/api/v1/pickup/redeem", json=body, headers=auth)
 
 
@@ -43,8 +41,7 @@ def test_preview_offers_per_line_quantities_and_the_partial_button_hands_over_on
     form = {
         "point_id": bag.point.id,
         "code_id": bag.code.id,
-        "idempotency_key": KEY_RE.search(html).group(1),
-        "csrf_token": csrf_from(html),
+        **confirm_fields(html),
         f"qty-{first.id}": "1",
         f"qty-{second.id}": "0",
         "take": "some",
@@ -64,8 +61,7 @@ def test_the_big_confirm_button_hands_over_everything_even_with_quantities_poste
     form = {
         "point_id": bag.point.id,
         "code_id": bag.code.id,
-        "idempotency_key": KEY_RE.search(html).group(1),
-        "csrf_token": csrf_from(html),
+        **confirm_fields(html),
         f"qty-{item.id}": "1",
     }
     assert client.post("/pickup/redeem", data=form).status_code == 200
@@ -81,8 +77,7 @@ def test_bad_counter_quantities_are_422_and_change_nothing(client, login, bags, 
     form = {
         "point_id": bag.point.id,
         "code_id": bag.code.id,
-        "idempotency_key": KEY_RE.search(html).group(1),
-        "csrf_token": csrf_from(html),
+        **confirm_fields(html),
         f"qty-{item.id}": value,
         "take": "some",
     }

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from app.extensions import db
 from app.models import DeliveryBatch, Leader, Order, OrderItem, PickupCode, PickupPoint, PickupStaff, User, Window
+from tests.support.forms import csrf_from
+
+_HIDDEN_RE = re.compile(r'name="(idempotency_key|redeem_token)" type="hidden" value="([^"]+)"')
 
 
 @dataclass
@@ -90,3 +94,11 @@ def items_of(order: Order) -> list[OrderItem]:
             .execution_options(populate_existing=True)
         )
     )
+
+
+def confirm_fields(html: str) -> dict:
+    """The hidden fields of a counter preview's confirm form: CSRF token, request key and the
+    redeem token that proves the code."""
+    fields = dict(_HIDDEN_RE.findall(html))
+    assert "idempotency_key" in fields, "no confirm form in page"
+    return {**fields, "csrf_token": csrf_from(html)}

@@ -61,7 +61,7 @@ def test_manifest_is_the_same_whatever_the_codes_are(bags, frozen_clock):
 def test_manifest_shows_recently_collected_codes_as_redeemed_and_leaves_out_unarrived(bags):
     done = bags.make()
     bags.make(point=done.point, status="confirmed")
-    redemption.redeem(done.staff, done.point.id, done.code.id, uuid.uuid4().hex)
+    redemption.redeem(done.staff, done.point.id, done.code.id, uuid.uuid4().hex, code_text=done.code.code)
     data = offline_manifest.build(done.staff, done.point.id)
     assert [(e["order_number"], e["status"]) for e in data["orders"]] == [(done.order.number, "redeemed")]
     assert data["orders"][0]["redeemed_by"] == done.staff.name
@@ -112,7 +112,7 @@ def test_second_offline_device_gets_a_conflict_and_the_leader_is_alerted_once(ba
 
 def test_offline_hand_over_of_a_code_redeemed_online_meanwhile_is_a_conflict(bags):
     bag = bags.make()
-    redemption.redeem(bag.staff, bag.point.id, bag.code.id, uuid.uuid4().hex)
+    redemption.redeem(bag.staff, bag.point.id, bag.code.id, uuid.uuid4().hex, code_text=bag.code.code)
     (result,) = offline_sync.sync(bag.staff, bag.point.id, [queued(codes.qr_text(bag.code))])
     assert result["outcome"] == "conflict"
     assert len(offline_conflicts.recent(bag.point.id)) == 1

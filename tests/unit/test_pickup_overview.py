@@ -37,7 +37,7 @@ def test_waiting_bags_are_sorted_by_slot_and_overdue_ones_flagged(bags, frozen_c
 
 def test_collected_today_lists_bags_handed_over_since_local_midnight(bags, frozen_clock):
     bag = bags.make()
-    redemption.redeem(bag.staff, bag.point.id, bag.code.id, uuid.uuid4().hex)
+    redemption.redeem(bag.staff, bag.point.id, bag.code.id, uuid.uuid4().hex, code_text=bag.code.code)
     data = pickup_overview.overview(bag.leader, bag.point.id)
     assert [b["order_id"] for b in data["collected_today"]] == [bag.order.id]
     assert data["recent"][0]["can_undo"] is True

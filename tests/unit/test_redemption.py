@@ -56,7 +56,7 @@ def test_preview_masks_the_customer_and_offers_a_fresh_key(bags):
 
 def test_redeem_hands_over_once_and_completes_the_order(bags):
     bag = bags.make(quantities=(2, 1))
-    result = redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), device="scanner-1")
+    result = redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), device="scanner-1", code_text=bag.code.code)
     assert result["outcome"] == "redeemed"
     assert result["redeemed_by"] == bag.staff.name
     code = db.session.get(PickupCode, bag.code.id, populate_existing=True)
@@ -76,9 +76,9 @@ def test_redeem_hands_over_once_and_completes_the_order(bags):
 
 def test_second_redeem_of_same_code_is_refused_with_when_and_who(bags):
     bag = bags.make()
-    redemption.redeem(bag.staff, bag.point.id, bag.code.id, key())
+    redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), code_text=bag.code.code)
     with pytest.raises(AlreadyRedeemed) as refused:
-        redemption.redeem(bag.staff, bag.point.id, bag.code.id, key())
+        redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), code_text=bag.code.code)
     body = refused.value.to_dict()["error"]
     assert body["redeemed_by"] == bag.staff.name
     assert body["redeemed_at"]
@@ -88,7 +88,7 @@ def test_second_redeem_of_same_code_is_refused_with_when_and_who(bags):
 
 def test_looking_up_a_redeemed_code_says_when_and_by_whom(bags):
     bag = bags.make()
-    redemption.redeem(bag.staff, bag.point.id, bag.code.id, key())
+    redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), code_text=bag.code.code)
     with pytest.raises(AlreadyRedeemed) as refused:
         redemption.find_code(bag.staff, bag.point.id, bag.code.code)
     assert refused.value.context["redeemed_by"] == bag.staff.name
@@ -98,8 +98,8 @@ def test_looking_up_a_redeemed_code_says_when_and_by_whom(bags):
 def test_replay_with_same_key_returns_the_first_answer(bags):
     bag = bags.make()
     request_key = key()
-    first = redemption.redeem(bag.staff, bag.point.id, bag.code.id, request_key)
-    again = redemption.redeem(bag.staff, bag.point.id, bag.code.id, request_key)
+    first = redemption.redeem(bag.staff, bag.point.id, bag.code.id, request_key, code_text=bag.code.code)
+    again = redemption.redeem(bag.staff, bag.point.id, bag.code.id, request_key, code_text=bag.code.code)
     assert again == first
     assert db.session.scalar(select(func.count()).select_from(Redemption)) == 1
     assert len(audits("redeem")) == 1
@@ -109,41 +109,43 @@ def test_replay_of_a_refusal_returns_the_same_refusal(bags):
     bag = bags.make(status="confirmed")
     request_key = key()
     with pytest.raises(NotArrived) as first:
-        redemption.redeem(bag.staff, bag.point.id, bag.code.id, request_key)
+        redemption.redeem(bag.staff, bag.point.id, bag.code.id, request_key, code_text=bag.code.code)
     # The goods arrive meanwhile; the replay still gets the first answer, a fresh key gets a new one.
     db.session.execute(db.update(Order).where(Order.id == bag.order.id).values(status="ready_for_pickup"))
     db.session.commit()
     with pytest.raises(NotArrived) as replayed:
-        redemption.redeem(bag.staff, bag.point.id, bag.code.id, request_key)
+        redemption.redeem(bag.staff, bag.point.id, bag.code.id, request_key, code_text=bag.code.code)
     assert replayed.value.to_dict() == first.value.to_dict()
-    assert redemption.redeem(bag.staff, bag.point.id, bag.code.id, key())["outcome"] == "redeemed"
+    assert (
+        redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), code_text=bag.code.code)["outcome"] == "redeemed"
+    )
 
 
 def test_replay_of_already_redeemed_refusal_keeps_its_details(bags):
     bag = bags.make()
-    redemption.redeem(bag.staff, bag.point.id, bag.code.id, key())
+    redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), code_text=bag.code.code)
     request_key = key()
     with pytest.raises(AlreadyRedeemed) as first:
-        redemption.redeem(bag.staff, bag.point.id, bag.code.id, request_key)
+        redemption.redeem(bag.staff, bag.point.id, bag.code.id, request_key, code_text=bag.code.code)
     with pytest.raises(AlreadyRedeemed) as replayed:
-        redemption.redeem(bag.staff, bag.point.id, bag.code.id, request_key)
+        redemption.redeem(bag.staff, bag.point.id, bag.code.id, request_key, code_text=bag.code.code)
     assert replayed.value.to_dict() == first.value.to_dict()
 
 
 def test_someone_elses_key_is_a_conflict(bags, make_user):
     bag = bags.make()
     request_key = key()
-    redemption.redeem(bag.staff, bag.point.id, bag.code.id, request_key)
+    redemption.redeem(bag.staff, bag.point.id, bag.code.id, request_key, code_text=bag.code.code)
     colleague = bags.make(point=bag.point).staff
     with pytest.raises(Conflict) as refused:
-        redemption.redeem(colleague, bag.point.id, bag.code.id, request_key)
+        redemption.redeem(colleague, bag.point.id, bag.code.id, request_key, code_text=bag.code.code)
     assert refused.value.status == 409
 
 
 def test_redeem_before_arrival_is_not_arrived(bags):
     bag = bags.make(status="confirmed")
     with pytest.raises(NotArrived):
-        redemption.redeem(bag.staff, bag.point.id, bag.code.id, key())
+        redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), code_text=bag.code.code)
     assert db.session.get(PickupCode, bag.code.id, populate_existing=True).status == "issued"
     assert not audits("redeem")
 
@@ -155,7 +157,7 @@ def test_code_of_another_point_is_not_found_at_mine(bags, make_point):
         redemption.find_code(bag.staff, mine.id, bag.code.code)
     assert refused.value.status == 404
     with pytest.raises(InvalidCode):
-        redemption.redeem(bag.staff, mine.id, bag.code.id, key())
+        redemption.redeem(bag.staff, mine.id, bag.code.id, key(), code_text=bag.code.code)
 
 
 def test_staff_of_another_point_gets_404(bags, make_user, make_point):
@@ -166,7 +168,7 @@ def test_staff_of_another_point_gets_404(bags, make_user, make_point):
         redemption.find_code(stranger, bag.point.id, bag.code.code)
     assert refused.value.status == 404
     with pytest.raises(NotYourPickupPoint):
-        redemption.redeem(stranger, bag.point.id, bag.code.id, key())
+        redemption.redeem(stranger, bag.point.id, bag.code.id, key(), code_text=bag.code.code)
     assert db.session.get(PickupCode, bag.code.id, populate_existing=True).status == "issued"
 
 
@@ -182,7 +184,10 @@ def test_scanned_qr_of_another_point_answers_like_an_unknown_code_and_audits_why
 def test_leader_may_redeem_at_own_point(bags):
     bag = bags.make()
     leader_user = bag.leader.user
-    assert redemption.redeem(leader_user, bag.point.id, bag.code.id, key())["outcome"] == "redeemed"
+    assert (
+        redemption.redeem(leader_user, bag.point.id, bag.code.id, key(), code_text=bag.code.code)["outcome"]
+        == "redeemed"
+    )
 
 
 def test_void_code_is_invalid(bags):
@@ -192,14 +197,14 @@ def test_void_code_is_invalid(bags):
     with pytest.raises(InvalidCode):
         redemption.find_code(bag.staff, bag.point.id, bag.code.code)
     with pytest.raises(InvalidCode):
-        redemption.redeem(bag.staff, bag.point.id, bag.code.id, key())
+        redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), code_text=bag.code.code)
 
 
 def test_shortage_lines_are_shown_struck_and_not_redeemed(bags):
     bag = bags.make(quantities=(2, 3, 1), shortages=(0, 1, 1))
     lines = redemption.preview(bag.staff, bag.point.id, bag.code.code)["items"]
     assert [(line["hand_over"], line["shortage"]) for line in lines] == [(2, False), (2, True), (0, True)]
-    redemption.redeem(bag.staff, bag.point.id, bag.code.id, key())
+    redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), code_text=bag.code.code)
     assert [item.status for item in items_of(bag.order)] == ["redeemed", "redeemed", "confirmed"]
 
 
@@ -230,14 +235,14 @@ def test_every_lookup_is_audited_without_the_full_code(bags):
 
 def test_redeeming_the_last_order_finishes_the_batch(bags):
     bag = bags.make()
-    redemption.redeem(bag.staff, bag.point.id, bag.code.id, key())
+    redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), code_text=bag.code.code)
     assert db.session.get(DeliveryBatch, bag.batch.id, populate_existing=True).status == "done"
 
 
 def test_batch_stays_arrived_while_orders_wait(bags):
     first = bags.make()
     bags.make(point=first.point, staff=first.staff, window=first.window)
-    redemption.redeem(first.staff, first.point.id, first.code.id, key())
+    redemption.redeem(first.staff, first.point.id, first.code.id, key(), code_text=first.code.code)
     assert db.session.get(DeliveryBatch, first.batch.id, populate_existing=True).status == "arrived"
 
 
@@ -245,5 +250,5 @@ def test_batch_stays_arrived_while_orders_wait(bags):
 def test_malformed_idempotency_key_is_refused(bags, bad):
     bag = bags.make()
     with pytest.raises(ValidationFailed):
-        redemption.redeem(bag.staff, bag.point.id, bag.code.id, bad)
+        redemption.redeem(bag.staff, bag.point.id, bag.code.id, bad, code_text=bag.code.code)
     assert db.session.get(PickupCode, bag.code.id, populate_existing=True).status == "issued"

@@ -28,7 +28,9 @@ def state(bag):
 def test_taking_some_units_keeps_the_code_live_and_the_order_waiting(bags):
     bag = bags.make(quantities=(3, 2))
     first, second = items_of(bag.order)
-    result = redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), lines={first.id: 2})
+    result = redemption.redeem(
+        bag.staff, bag.point.id, bag.code.id, key(), lines={first.id: 2}, code_text=bag.code.code
+    )
     assert result["complete"] is False
     assert result["handed_over"] == [{"order_item_id": first.id, "quantity": 2}]
     assert state(bag) == ("issued", "ready_for_pickup", [2, 0])
@@ -45,8 +47,8 @@ def test_taking_some_units_keeps_the_code_live_and_the_order_waiting(bags):
 def test_taking_the_rest_completes_the_order_and_redeems_the_code(bags):
     bag = bags.make(quantities=(3, 2))
     first, second = items_of(bag.order)
-    redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), lines={first.id: 2})
-    result = redemption.redeem(bag.staff, bag.point.id, bag.code.id, key())
+    redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), lines={first.id: 2}, code_text=bag.code.code)
+    result = redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), code_text=bag.code.code)
     assert result["complete"] is True
     assert sorted((line["order_item_id"], line["quantity"]) for line in result["handed_over"]) == [
         (first.id, 1),
@@ -55,14 +57,16 @@ def test_taking_the_rest_completes_the_order_and_redeems_the_code(bags):
     assert state(bag) == ("redeemed", "completed", [3, 2])
     assert {item.status for item in items_of(bag.order)} == {"redeemed"}
     with pytest.raises(AlreadyRedeemed) as refused:
-        redemption.redeem(bag.staff, bag.point.id, bag.code.id, key())
+        redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), code_text=bag.code.code)
     assert refused.value.context["redeemed_by"] == bag.staff.name
 
 
 def test_partial_lines_that_add_up_to_everything_complete_the_order(bags):
     bag = bags.make(quantities=(1, 1))
     first, second = items_of(bag.order)
-    result = redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), lines={first.id: 1, second.id: 1})
+    result = redemption.redeem(
+        bag.staff, bag.point.id, bag.code.id, key(), lines={first.id: 1, second.id: 1}, code_text=bag.code.code
+    )
     assert result["complete"] is True
     assert state(bag)[:2] == ("redeemed", "completed")
 
@@ -71,11 +75,11 @@ def test_shortage_units_are_never_redeemable(bags):
     bag = bags.make(quantities=(3, 2), shortages=(1, 2))
     first, second = items_of(bag.order)
     with pytest.raises(ValidationFailed):
-        redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), lines={first.id: 3})
+        redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), lines={first.id: 3}, code_text=bag.code.code)
     with pytest.raises(ValidationFailed):
-        redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), lines={second.id: 1})
+        redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), lines={second.id: 1}, code_text=bag.code.code)
     assert state(bag) == ("issued", "ready_for_pickup", [0, 0])
-    result = redemption.redeem(bag.staff, bag.point.id, bag.code.id, key())
+    result = redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), code_text=bag.code.code)
     assert result["complete"] is True
     assert state(bag) == ("redeemed", "completed", [2, 0])
 
@@ -88,9 +92,9 @@ def test_shelf_slot_is_shown_and_freed_when_the_bag_is_collected(bags):
     db.session.commit()
     assert redemption.preview(bag.staff, bag.point.id, bag.code.code)["shelf_slot"] == 7
     first = items_of(bag.order)[0]
-    redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), lines={first.id: 1})
+    redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), lines={first.id: 1}, code_text=bag.code.code)
     assert db.session.get(Order, bag.order.id, populate_existing=True).live_slot == 7
-    result = redemption.redeem(bag.staff, bag.point.id, bag.code.id, key())
+    result = redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), code_text=bag.code.code)
     assert result["shelf_slot"] == 7
     order = db.session.get(Order, bag.order.id, populate_existing=True)
     assert (order.shelf_slot, order.live_slot) == (7, None)
@@ -126,7 +130,7 @@ def test_bad_lines_are_refused_and_change_nothing(bags, lines):
         names = {"ITEM": item.id, "OTHER": other_item.id}
         lines = {names.get(k, k): v for k, v in lines.items()}
     with pytest.raises(ValidationFailed):
-        redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), lines=lines)
+        redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), lines=lines, code_text=bag.code.code)
     assert state(bag) == ("issued", "ready_for_pickup", [0])
     assert state(other) == ("issued", "ready_for_pickup", [0])
     assert db.session.scalar(select(Redemption)) is None
@@ -136,7 +140,11 @@ def test_replay_of_a_partial_pickup_returns_the_first_answer(bags):
     bag = bags.make(quantities=(3,))
     item = items_of(bag.order)[0]
     request_key = key()
-    first = redemption.redeem(bag.staff, bag.point.id, bag.code.id, request_key, lines={item.id: 1})
-    again = redemption.redeem(bag.staff, bag.point.id, bag.code.id, request_key, lines={item.id: 1})
+    first = redemption.redeem(
+        bag.staff, bag.point.id, bag.code.id, request_key, lines={item.id: 1}, code_text=bag.code.code
+    )
+    again = redemption.redeem(
+        bag.staff, bag.point.id, bag.code.id, request_key, lines={item.id: 1}, code_text=bag.code.code
+    )
     assert again == first
     assert state(bag) == ("issued", "ready_for_pickup", [1])

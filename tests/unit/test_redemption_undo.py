@@ -34,7 +34,7 @@ def test_leader_undoes_a_full_hand_over_and_the_bag_waits_again(bags, frozen_clo
     order = db.session.get(Order, bag.order.id)
     order.shelf_slot = order.live_slot = 4
     db.session.commit()
-    done = redemption.redeem(bag.staff, bag.point.id, bag.code.id, key())
+    done = redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), code_text=bag.code.code)
     assert db.session.get(DeliveryBatch, bag.batch.id, populate_existing=True).status == "done"
     frozen_clock.advance(minutes=9)
     result = redemption_undo.undo(leader_user(bag), done["redemption_id"], "  handed to the wrong person ")
@@ -49,14 +49,14 @@ def test_leader_undoes_a_full_hand_over_and_the_bag_waits_again(bags, frozen_clo
     record = db.session.scalar(select(AuditRecord).where(AuditRecord.action == "redeem_undone"))
     assert record.detail["reason"] == "handed to the wrong person"
     # The reopened code can be redeemed again.
-    assert redemption.redeem(bag.staff, bag.point.id, bag.code.id, key())["complete"] is True
+    assert redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), code_text=bag.code.code)["complete"] is True
 
 
 def test_undo_of_a_partial_pickup_gives_back_only_its_units(bags):
     bag = bags.make(quantities=(3, 2))
     first, second = items_of(bag.order)
-    one = redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), lines={first.id: 1})
-    redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), lines={second.id: 2})
+    one = redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), lines={first.id: 1}, code_text=bag.code.code)
+    redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), lines={second.id: 2}, code_text=bag.code.code)
     result = redemption_undo.undo(leader_user(bag), one["redemption_id"], "miscounted")
     assert result["reopened"] is False
     assert state(bag) == ("issued", bag.code.code, "ready_for_pickup", [0, 2])
@@ -64,7 +64,7 @@ def test_undo_of_a_partial_pickup_gives_back_only_its_units(bags):
 
 def test_undo_twice_is_refused(bags):
     bag = bags.make()
-    done = redemption.redeem(bag.staff, bag.point.id, bag.code.id, key())
+    done = redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), code_text=bag.code.code)
     redemption_undo.undo(leader_user(bag), done["redemption_id"], "oops")
     with pytest.raises(Conflict):
         redemption_undo.undo(leader_user(bag), done["redemption_id"], "oops again")
@@ -73,7 +73,7 @@ def test_undo_twice_is_refused(bags):
 
 def test_undo_after_the_window_is_refused(bags, frozen_clock):
     bag = bags.make()
-    done = redemption.redeem(bag.staff, bag.point.id, bag.code.id, key())
+    done = redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), code_text=bag.code.code)
     frozen_clock.advance(minutes=10, seconds=1)
     with pytest.raises(Conflict):
         redemption_undo.undo(leader_user(bag), done["redemption_id"], "too late")
@@ -83,7 +83,7 @@ def test_undo_after_the_window_is_refused(bags, frozen_clock):
 def test_plain_staff_and_other_leaders_get_404(bags, make_leader):
     bag = bags.make()
     other = bags.make()
-    done = redemption.redeem(bag.staff, bag.point.id, bag.code.id, key())
+    done = redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), code_text=bag.code.code)
     with pytest.raises(NotFound):
         redemption_undo.undo(bag.staff, done["redemption_id"], "not mine")
     with pytest.raises(NotFound):
@@ -94,7 +94,7 @@ def test_plain_staff_and_other_leaders_get_404(bags, make_leader):
 @pytest.mark.parametrize("reason", ["", "   ", "x" * 201, "bad\x00"])
 def test_undo_needs_a_reason(bags, reason):
     bag = bags.make()
-    done = redemption.redeem(bag.staff, bag.point.id, bag.code.id, key())
+    done = redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), code_text=bag.code.code)
     with pytest.raises(ValidationFailed):
         redemption_undo.undo(leader_user(bag), done["redemption_id"], reason)
     assert state(bag)[2] == "completed"
@@ -102,7 +102,7 @@ def test_undo_needs_a_reason(bags, reason):
 
 def test_undo_is_refused_when_the_number_went_to_another_live_code(bags):
     bag = bags.make()
-    done = redemption.redeem(bag.staff, bag.point.id, bag.code.id, key())
+    done = redemption.redeem(bag.staff, bag.point.id, bag.code.id, key(), code_text=bag.code.code)
     newer = bags.make(point=bag.point, staff=bag.staff)
     code = db.session.get(PickupCode, newer.code.id)
     code.code = code.live_code = bag.code.code

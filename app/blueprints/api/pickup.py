@@ -1,4 +1,5 @@
-"""Pickup API for scanner devices and the PWA: look a code up, redeem it, fetch the QR public keys."""
+"""Pickup API for scanner devices and the PWA: look a code up, redeem it, fetch the QR public keys,
+and (for the point's leader) lift a code-entry lock."""
 
 from __future__ import annotations
 
@@ -13,15 +14,17 @@ from app.blueprints.api.common import api_role, document, parse, respond
 from app.blueprints.api.schemas import ApiModel
 from app.blueprints.pickup.limits import code_entry_limit
 from app.engine import writes_late
-from app.services import codes, redemption, redemption_undo
+from app.services import codes, counter_lock, redeem_proof, redemption, redemption_undo
 from app.services.redemption_lines import MAX_UNITS
 
 _ID = Field(ge=1, le=2**31 - 1)
 _DEVICE_HEADER = "X-Device-Id"
 _DEVICE_NOTE = (
     " Send a random per-device id in the `X-Device-Id` header (8–64 letters, digits, - or _): after "
-    "too many wrong codes entry is locked per user, per device and per pickup point (429 code_entry_locked, "
-    "the same answer for every code until `retry_at`). Unknown, void and other points' codes all answer "
+    "too many wrong codes entry is locked (429 code_entry_locked, the same answer for every code until "
+    "`retry_at`): for the user after CODE_LOCK_FAILURES, and for the device or the pickup point as a whole "
+    "only after CODE_LOCK_POINT_FAILURES from at least two people (`scope`: person, device or point; the "
+    "point's leader can lift a device or point lock). Unknown, void and other points' codes all answer "
     "404 invalid_code."
 )
 
@@ -65,6 +68,10 @@ class PreviewOut(BaseModel):
     pickup_point: PointRef
     items: list[Line]
     idempotency_key: str = Field(description="A fresh key to send with the redeem that follows this preview.")
+    redeem_token: str = Field(
+        description="Proof of the code for the redeem that follows, with this idempotency_key, by this user, "
+        "within REDEEM_TOKEN_MINUTES (default 10)."
+    )
 
 
 class RedeemIn(ApiModel):
@@ -75,6 +82,20 @@ class RedeemIn(ApiModel):
         max_length=64,
         pattern=r"^[A-Za-z0-9_\-]+$",
         description="Unique per hand-over attempt; a retry with the same key returns the first answer.",
+    )
+    code: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=300,
+        description="Proof of the code: the 8 digits (spaces allowed) or the scanned QR text. "
+        "Send this or redeem_token.",
+    )
+    redeem_token: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=redeem_proof.MAX_TOKEN_CHARS,
+        description="Proof of the code: the preview's redeem_token (with that preview's idempotency_key). "
+        "Send this or code.",
     )
     device: str = Field(default="", max_length=80)
     lines: dict[Annotated[int, Field(ge=1, le=2**31 - 1)], Annotated[int, Field(ge=0, le=MAX_UNITS)]] | None = Field(
@@ -135,10 +156,14 @@ def pickup_preview():
     response=RedeemOut,
     tags=["pickup"],
     errors=(404, 409, 429),
-    description="Idempotent by `idempotency_key`: a replay returns the first answer, including a refusal "
-    "(409 already_redeemed with redeemed_at and redeemed_by, or 409 not_arrived). With `lines`, only those "
+    description="Carries proof of the code: `code` (as typed or scanned) or the preview's `redeem_token`. "
+    "A wrong proof is 404 invalid_code (400 bad_signature for a forged QR), a missing one 422; both are "
+    "audited and count as wrong codes, and an expired token is 409 preview_expired. "
+    "Idempotent by `idempotency_key`: a replay of the same request returns the first answer, including a "
+    "refusal (409 already_redeemed with redeemed_at and redeemed_by, or 409 not_arrived); the key sent with "
+    "another code, point or lines is 422 idempotency_key_reused and changes nothing. With `lines`, only those "
     "units are handed over and the code stays valid until nothing remains; a line of another order or more "
-    "than remains is 422 and changes nothing.",
+    "than remains is 422 and changes nothing." + _DEVICE_NOTE,
 )
 @code_entry_limit
 @api_role("staff")
@@ -146,7 +171,15 @@ def pickup_redeem():
     data = parse(RedeemIn)
     device = data.device or _device_id()[:80]
     result = redemption.redeem(
-        current_user, data.pickup_point_id, data.code_id, data.idempotency_key, device=device, lines=data.lines
+        current_user,
+        data.pickup_point_id,
+        data.code_id,
+        data.idempotency_key,
+        device=device,
+        lines=data.lines,
+        code_text=data.code,
+        redeem_token=data.redeem_token,
+        device_id=_device_id(),
     )
     return respond(result)
 
@@ -180,6 +213,28 @@ class UndoOut(BaseModel):
 def pickup_redemption_undo(redemption_id: int):
     data = parse(UndoIn)
     return respond(UndoOut.model_validate(redemption_undo.undo(current_user, redemption_id, data.reason)))
+
+
+class LiftOut(BaseModel):
+    pickup_point_id: int
+    lifted_at: str
+    lifted_by: str
+    was_locked_until: str
+
+
+@bp.post("/pickup/points/<int:point_id>/code-lock/lift")
+@document(
+    summary="Lift the code-entry lock of a pickup point and its counter devices (the point's leader)",
+    response=LiftOut,
+    tags=["pickup"],
+    errors=(404, 409),
+    description="Wrong codes made at this point before the lift stop counting for the point and for devices; "
+    "the people who made them stay locked. Audited. 409 if nothing is locked for everyone; other leaders' "
+    "points answer 404.",
+)
+@api_role("leader")
+def pickup_code_lock_lift(point_id: int):
+    return respond(LiftOut.model_validate(counter_lock.lift(current_user, point_id)))
 
 
 @bp.get("/pickup/keys")

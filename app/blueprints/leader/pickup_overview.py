@@ -1,5 +1,5 @@
 """The leader's pickup overview: waiting bags by slot, collected today, overdue with reminders,
-and recent hand-overs with an undo form."""
+recent hand-overs with an undo form, and a code-entry lock on the counter to lift."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from wtforms.validators import InputRequired, Length
 from app.blueprints.access import leader_required
 from app.blueprints.leader import bp
 from app.blueprints.leader.forms import PlainForm, no_control_chars, strip
-from app.services import pickup_overview, redemption_undo
+from app.services import counter_lock, pickup_overview, redemption_undo
 from app.services.errors import DomainError, ValidationFailed
 
 
@@ -92,4 +92,26 @@ def pickup_undo(point_id: int, redemption_id: int):
     except DomainError as exc:
         return _page(point_id, error=exc, status=exc.status)
     flash(_("Hand-over undone: the bag is waiting again."), "success")
+    return redirect(url_for("leader.pickup_overview_point", point_id=point_id))
+
+
+@bp.post("/pickup/<int:point_id>/code-lock/lift")
+@leader_required
+def pickup_lift_lock(point_id: int):
+    """Reopen code entry at the point's counter; back to the counter page when lifted from there."""
+    pickup_overview.led_point(g.leader, point_id)
+    back_to_counter = request.form.get("back") == "counter"
+    form = PlainForm()
+    if not form.validate():
+        return _page(point_id, error=ValidationFailed(), status=400)
+    try:
+        counter_lock.lift(current_user, point_id)
+    except DomainError as exc:
+        if back_to_counter:
+            flash(exc.message, "error")
+            return redirect(url_for("pickup.counter"))
+        return _page(point_id, error=exc, status=exc.status)
+    flash(_("Code entry reopened at this pickup point."), "success")
+    if back_to_counter:
+        return redirect(url_for("pickup.counter"))
     return redirect(url_for("leader.pickup_overview_point", point_id=point_id))

@@ -19,3 +19,5 @@ class RedeemForm(FlaskForm):
     point_id = IntegerField(validators=[InputRequired(), NumberRange(1, 2**31 - 1)])
     code_id = IntegerField(validators=[InputRequired(), NumberRange(1, 2**31 - 1)])
     idempotency_key = HiddenField(validators=[InputRequired(), Length(min=8, max=64)])
+    # Proof of the code from the preview; a missing one is refused (and audited) by the service.
+    redeem_token = HiddenField(validators=[Length(max=300)])

@@ -18,7 +18,7 @@ from app.blueprints.pickup.forms import CodeForm, RedeemForm
 from app.blueprints.pickup.limits import code_entry_limit
 from app.engine import writes_late
 from app.services import counter_lock, redemption
-from app.services.errors import DomainError, ValidationFailed
+from app.services.errors import CodeEntryLocked, DomainError, ValidationFailed
 
 SESSION_POINT = "pickup_point_id"
 DEVICE = "counter-web"
@@ -55,8 +55,17 @@ def _code_form(points, *, submitted: bool = True) -> CodeForm:
     return form
 
 
+def _lift_point(error: DomainError | None, point_id: int | None) -> int | None:
+    """The point whose lock the page offers to lift: a lock on everyone, shown to the point's leader."""
+    if isinstance(error, CodeEntryLocked) and error.context.get("scope") in ("device", "point"):
+        if counter_lock.can_lift(current_user, point_id):
+            return point_id
+    return None
+
+
 def _counter(form: CodeForm, points, *, error: DomainError | None = None, status: int = 200):
-    return render_template("pickup/counter.html", form=form, points=points, error=error), status
+    lift_point = _lift_point(error, form.point_id.data)
+    return render_template("pickup/counter.html", form=form, points=points, error=error, lift_point=lift_point), status
 
 
 def _fresh_counter_form(points) -> CodeForm:
@@ -100,7 +109,12 @@ def preview():
         return _counter(form, points, error=exc, status=exc.status)
     confirm = RedeemForm(
         formdata=None,
-        data={"point_id": form.point_id.data, "code_id": data["code_id"], "idempotency_key": data["idempotency_key"]},
+        data={
+            "point_id": form.point_id.data,
+            "code_id": data["code_id"],
+            "idempotency_key": data["idempotency_key"],
+            "redeem_token": data["redeem_token"],
+        },
     )
     return render_template("pickup/preview.html", preview=data, form=confirm)
 
@@ -124,7 +138,13 @@ def redeem():
             form.idempotency_key.data,
             device=DEVICE,
             lines=_posted_lines() if request.form.get("take") == "some" else None,
+            redeem_token=form.redeem_token.data,
+            device_id=_device_id(),
         )
     except DomainError as exc:
-        return render_template("pickup/result.html", result=None, error=exc, form=next_form, points=points), exc.status
+        lift_point = _lift_point(exc, form.point_id.data)
+        page = render_template(
+            "pickup/result.html", result=None, error=exc, form=next_form, points=points, lift_point=lift_point
+        )
+        return page, exc.status
     return render_template("pickup/result.html", result=result, error=None, form=next_form, points=points)

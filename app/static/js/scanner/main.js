@@ -185,7 +185,9 @@ async function confirm() {
     if (!current.online) { enqueue(current, key); return; }
     let res;
     try {
-      res = await call("POST", config.urls.redeem, { pickup_point_id: pointId, code_id: current.data.code_id, idempotency_key: key }, device);
+      // The preview's redeem_token proves the code for this key; a queued retry sends the code itself.
+      const body = { pickup_point_id: pointId, code_id: current.data.code_id, idempotency_key: key, redeem_token: current.data.redeem_token };
+      res = await call("POST", config.urls.redeem, body, device);
     } catch (error) {
       if (!(error instanceof NetworkError)) { throw error; }
       // The hand-over may or may not have reached the server: queue it under the same key, so
