@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from app import metrics
 from app.blueprints.access import wants_json
 from app.extensions import db
 from app.services.errors import DomainError, NotFound
@@ -51,6 +52,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(429)
     def rate_limited(exc):  # noqa: ARG001
+        if app.config["METRICS_ENABLED"]:
+            metrics.count_rate_limited()
         return _respond(429, "rate_limited", _("Too many attempts. Please wait a few minutes and try again."))
 
     @app.errorhandler(HTTPException)
