@@ -10,7 +10,7 @@ from flask import Flask, request
 from app.config import load_config
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 
-BLUEPRINTS = ("auth", "admin", "merchant", "leader", "pickup", "shop", "payments", "account", "api", "pwa")
+BLUEPRINTS = ("auth", "admin", "merchant", "leader", "pickup", "shop", "payments", "account", "api", "pwa", "ops")
 
 
 # Endpoints that accept an upload, and the setting that caps their body; every other body is
@@ -31,10 +31,14 @@ def create_app(config: dict | None = None) -> Flask:
 
     from app.engine import WRITES_LATE_ATTR, install_engine_hooks, sqlite_begin_mode
 
-    _configure_logging(app.config["LOG_LEVEL"])
+    _configure_logging(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
     install_engine_hooks(app.config["SQLITE_BUSY_TIMEOUT_MS"], app.config["SQLITE_BACKGROUND_CHECKPOINTS"])
     _mark_database_in_use(app.config["SQLALCHEMY_DATABASE_URI"])
     _trust_proxies(app)
+    if app.config["METRICS_ENABLED"]:
+        from app import metrics
+
+        metrics.instrument(app)  # first of the request hooks, so it times the ones after it
     _init_extensions(app)
 
     @app.before_request
@@ -67,15 +71,19 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
-def _configure_logging(level: str) -> None:
+def _configure_logging(level: str, log_format: str = "text") -> None:
     """Our own loggers' lines (a long close's progress, jobs, the scheduler) on stderr, where
     gunicorn, systemd's journal and the CLI show them; Python drops INFO lines otherwise.
 
     The handler goes on the root logger, and only if nothing configured logging before (what
     logging.basicConfig does): waitress's serve() calls basicConfig() as well, so a handler of
     our own on the "app" logger printed each of our lines twice under `flask serve`."""
+    from app.log_format import formatter
+
     if level:
-        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        handler = logging.StreamHandler()
+        handler.setFormatter(formatter(log_format))
+        logging.basicConfig(handlers=[handler])
         logging.getLogger("app").setLevel(level.upper())
 
 

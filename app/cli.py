@@ -104,10 +104,28 @@ def register(app: Flask) -> None:
             )
 
     @app.cli.command("scheduler")
-    def scheduler_cmd():
+    @click.option(
+        "--metrics-port",
+        type=click.IntRange(1, 65535),
+        envvar="SCHEDULER_METRICS_PORT",
+        help="Serve this process's Prometheus metrics (job runs and durations, closes) on this port.",
+    )
+    @click.option(
+        "--metrics-address",
+        default="127.0.0.1",
+        envvar="SCHEDULER_METRICS_ADDRESS",
+        show_default=True,
+        help="The address that port listens on: only who can reach it can read the metrics.",
+    )
+    def scheduler_cmd(metrics_port, metrics_address):
         """Run the scheduler as a standalone process (no web server)."""
         from app.jobs import build_scheduler
 
+        if metrics_port:
+            from prometheus_client import start_http_server
+
+            start_http_server(metrics_port, addr=metrics_address)
+            click.echo(f"metrics on http://{metrics_address}:{metrics_port}/metrics")
         click.echo("scheduler running; Ctrl-C to stop")
         build_scheduler(current_app._get_current_object(), blocking=True).start()
 

@@ -42,6 +42,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     )
     redis_url = overrides.pop("REDIS_URL", None) or env.get("REDIS_URL", "")
     secret = overrides.pop("SECRET_KEY", None) or env.get("SECRET_KEY") or _instance_secret(instance, "secret_key")
+    interval_s = int(env.get("SCHEDULER_INTERVAL_SECONDS", "15"))
+    lease_s = int(env.get("JOB_LEASE_SECONDS", "120"))
     config = {
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": db_url,
@@ -49,11 +51,25 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "TIMEZONE": env.get("TIMEZONE", "Asia/Shanghai"),
         # Level of the app's own log lines on stderr ("" leaves logging to the host program).
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+        # "json": one JSON object per line (time, level, logger, message, request id, endpoint).
+        "LOG_FORMAT": env.get("LOG_FORMAT", "text"),
         "SCHEDULER_ENABLED": _bool(env.get("SCHEDULER_ENABLED"), False),
-        "SCHEDULER_INTERVAL_SECONDS": int(env.get("SCHEDULER_INTERVAL_SECONDS", "15")),
+        "SCHEDULER_INTERVAL_SECONDS": interval_s,
         # How long a scheduler's claim on a job holds without renewal (it renews a third of the
         # way through); a process that died holding a job frees it after this long.
-        "JOB_LEASE_SECONDS": int(env.get("JOB_LEASE_SECONDS", "120")),
+        "JOB_LEASE_SECONDS": lease_s,
+        # /readyz: a job that no scheduler has run (or held) for this long means none is running.
+        # Well above the interval and a lease, so a long close or a scheduler restart is no alarm.
+        "READY_SCHEDULER_STALE_SECONDS": int(
+            env.get("READY_SCHEDULER_STALE_SECONDS") or max(600, 3 * interval_s + lease_s)
+        ),
+        # /readyz: a notification due this long and still not sent means delivery is not keeping up.
+        "READY_OUTBOX_MAX_AGE_SECONDS": int(env.get("READY_OUTBOX_MAX_AGE_SECONDS", "600")),
+        # /metrics: off with 0; else only for these addresses (direct, not through a proxy) or
+        # with `Authorization: Bearer <METRICS_TOKEN>`; anyone else gets 404.
+        "METRICS_ENABLED": _bool(env.get("METRICS_ENABLED"), True),
+        "METRICS_ALLOWED_ADDRESSES": env.get("METRICS_ALLOWED_ADDRESSES", "127.0.0.0/8,::1"),
+        "METRICS_TOKEN": env.get("METRICS_TOKEN", ""),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), False),

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from app import metrics
 from app.blueprints.access import wants_json
 from app.extensions import db
 from app.services.errors import DomainError, NotFound
@@ -16,12 +17,12 @@ from app.services.errors import DomainError, NotFound
 log = logging.getLogger(__name__)
 
 
-def _respond(status: int, code: str, message: str, extra: dict | None = None):
+def _respond(status: int, code: str, message: str, extra: dict | None = None, headers: list | None = None):
     if wants_json():
         body = {"code": code, "message": message}
         body.update(extra or {})
-        return jsonify({"error": body}), status
-    return render_template("errors/error.html", status=status, message=message), status
+        return jsonify({"error": body}), status, headers or []
+    return render_template("errors/error.html", status=status, message=message), status, headers or []
 
 
 # Ids are INTEGER columns; one past their range is simply not found. Unchecked, SQLite cannot
@@ -51,6 +52,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(429)
     def rate_limited(exc):  # noqa: ARG001
+        if app.config["METRICS_ENABLED"]:
+            metrics.count_rate_limited()
         return _respond(429, "rate_limited", _("Too many attempts. Please wait a few minutes and try again."))
 
     @app.errorhandler(HTTPException)
@@ -60,7 +63,10 @@ def register(app: Flask) -> None:
             405: _("That method is not allowed here."),
             413: _("The request is too large."),
         }
-        return _respond(exc.code or 500, exc.name.lower().replace(" ", "_"), messages.get(exc.code, exc.description))
+        # The exception's own headers (a 405's Allow, a 401's WWW-Authenticate) stay on our body.
+        headers = [(name, value) for name, value in exc.get_headers() if name.lower() != "content-type"]
+        code = exc.name.lower().replace(" ", "_")
+        return _respond(exc.code or 500, code, messages.get(exc.code, exc.description), headers=headers)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):  # noqa: ARG001 - logged via log.exception

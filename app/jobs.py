@@ -10,10 +10,13 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
+import time
 from contextlib import nullcontext
 from datetime import timedelta
 
 from flask import Flask
+
+from app import metrics
 
 log = logging.getLogger(__name__)
 
@@ -47,17 +50,22 @@ def run_job(app: Flask, job_id: str, holder: str | None = None) -> int:
         interval = timedelta(seconds=app.config["SCHEDULER_INTERVAL_SECONDS"])
         lease = timedelta(seconds=app.config["JOB_LEASE_SECONDS"])
         started = None
+        ran_from = None
         try:
             if holder is not None:
                 started = job_leases.claim(job_id, holder, lease=lease)
                 if started is None:
                     return 0  # not due yet, or another process runs it
+            ran_from = time.perf_counter()
             with _LeaseKeeper(app, job_id, holder, lease) if started else nullcontext():
                 count, error = resolve(job_id)(), None
         except Exception as exc:
             db.session.rollback()
             log.exception("job %s failed; it will run again on the next tick", job_id)
             count, error = 0, f"{type(exc).__name__}: {exc}"
+        if ran_from is not None:
+            metrics.JOB_RUNS.labels(job_id, "failed" if error else "ok").inc()
+            metrics.JOB_SECONDS.labels(job_id).observe(time.perf_counter() - ran_from)
         try:
             if started is not None and not job_leases.finish(
                 job_id, holder, started, interval=interval, result=count, error=error

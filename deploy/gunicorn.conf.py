@@ -15,11 +15,18 @@ so one file serves every host, the systemd unit and the benchmark (bench/rush.py
   building it (a database connection, a lock, a thread) is shared by forked processes, and
   `systemctl reload` (SIGHUP) starts workers on the new release's code. The cost is a few
   tens of MiB per worker that copy-on-write would have shared.
+- Metrics. Each worker counts its own requests; with PROMETHEUS_MULTIPROC_DIR set (the web
+  unit sets it under its runtime directory) every worker writes them to files there and
+  /metrics, whichever worker answers, adds them up (prometheus_client's multiprocess mode).
+  The folder is emptied of dead processes' files when gunicorn starts, and a worker that
+  exits has its live gauges dropped.
 """
 
 from __future__ import annotations
 
+import glob
 import os
+import re
 
 wsgi_app = "app:create_app()"
 
@@ -60,3 +67,35 @@ if os.environ.get("GUNICORN_CONTROL_SOCKET"):
 raw_env = ["SCHEDULER_ENABLED=0"]
 
 proc_name = "groupbuy-web"
+
+_METRICS_FILE = re.compile(r"_(\d+)\.db$")
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def on_starting(server):  # noqa: ARG001 - gunicorn's hook signature
+    """Before any worker: make the metrics folder, and drop the files of processes that are gone
+    (a previous run's workers), so counters start again from zero rather than from stale files."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        return
+    os.makedirs(folder, exist_ok=True)
+    for path in glob.glob(os.path.join(folder, "*.db")):
+        match = _METRICS_FILE.search(path)
+        if match and not _process_alive(int(match.group(1))):
+            os.remove(path)
+
+
+def child_exit(server, worker):  # noqa: ARG001 - gunicorn's hook signature
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -2,7 +2,7 @@
 the README's scale-out section deploys them: pages and static files over HTTPS with HSTS, plain
 HTTP sent to HTTPS, rate limits counted per customer address (not per proxy, and not per address
 a client writes into X-Forwarded-For), oversized bodies stopped at the proxy, and a host that is
-down skipped."""
+down skipped. /metrics never leaves through the proxy, and a host's workers report one sum."""
 
 from __future__ import annotations
 
@@ -41,7 +41,10 @@ def proxied(request, app, tmp_path):
         for n in range(2):
             (tmp_path / f"host-{n}").mkdir()
             folder = str(tmp_path / f"host-{n}")
-            hosts.append(LiveServer(url, SECRET, folder, threads=4, env=env, server=request.param))
+            # gunicorn's workers add up their metrics through files (prometheus_client's
+            # multiprocess mode), as the web unit sets it up.
+            host_env = {**env, "PROMETHEUS_MULTIPROC_DIR": f"{folder}/metrics"} if request.param == "gunicorn" else env
+            hosts.append(LiveServer(url, SECRET, folder, threads=4, env=host_env, server=request.param))
         proxy = Nginx(binary, tmp_path / "nginx", [host.port for host in hosts])
         yield proxy, hosts
     finally:
@@ -127,3 +130,23 @@ def test_a_host_that_is_down_is_skipped(proxied):
     with _customer(proxy, "127.0.0.1") as session:
         answers = [session.get(proxy.url + "/login", timeout=10).status_code for _ in range(6)]
     assert answers == [200] * 6
+
+
+def test_metrics_stay_behind_the_proxy_while_the_probes_come_through(proxied):
+    proxy, hosts = proxied
+    with _customer(proxy, "127.0.0.1") as session:
+        for path in ("/metrics", "/metrics/", "/%6detrics"):
+            refused = session.get(proxy.url + path, timeout=10)
+            assert refused.status_code == 404 and "nginx" in refused.text, path
+        assert session.get(proxy.url + "/healthz", timeout=10).json() == {"status": "ok"}
+        ready = session.get(proxy.url + "/readyz", timeout=10)
+        assert ready.status_code == 200 and ready.json()["status"] == "ok"
+    # Prometheus scrapes each host directly, from an allowed address (loopback by default).
+    direct = requests.Session()
+    direct.trust_env = False
+    for _ in range(20):  # new connections, so that both gunicorn workers take some
+        assert direct.get(hosts[0].url + "/healthz", headers={"Connection": "close"}, timeout=10).status_code == 200
+    text = direct.get(hosts[0].url + "/metrics", timeout=10).text
+    key = 'groupbuy_http_request_duration_seconds_count{endpoint="ops.healthz",method="GET",status="200"}'
+    count = next(float(line.split()[-1]) for line in text.splitlines() if line.startswith(key))
+    assert count >= 20  # every worker's requests, whichever worker answered the scrape

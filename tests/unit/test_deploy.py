@@ -101,3 +101,18 @@ def test_gunicorn_settings_come_from_the_environment(gunicorn_settings):
     )
     assert (chosen["bind"], chosen["workers"], chosen["threads"]) == (["10.0.0.5:8000"], 6, 2)
     assert (chosen["control_socket_disable"], chosen["control_socket"]) == (False, "/run/groupbuy/gunicorn.ctl")
+
+
+def test_gunicorn_start_drops_metrics_files_of_processes_that_are_gone(gunicorn_settings, tmp_path):
+    import os
+    import subprocess
+
+    folder = tmp_path / "metrics"
+    settings = gunicorn_settings(PROMETHEUS_MULTIPROC_DIR=str(folder))
+    gone = subprocess.Popen(["true"])  # noqa: S607 - a process that has ended, for its pid
+    gone.wait()
+    settings["on_starting"](None)  # makes the folder
+    (folder / f"counter_{gone.pid}.db").write_bytes(b"")
+    (folder / f"histogram_{os.getpid()}.db").write_bytes(b"")  # a live process's (a scheduler's)
+    settings["on_starting"](None)
+    assert [p.name for p in folder.iterdir()] == [f"histogram_{os.getpid()}.db"]

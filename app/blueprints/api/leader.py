@@ -54,7 +54,7 @@ class OrdersPage(BaseModel):
 
 
 class ArrivalIn(ApiModel):
-    shortages: dict[int, Annotated[int, Field(ge=0, le=1_000_000)]] = Field(
+    shortages: dict[Annotated[int, _ID], Annotated[int, Field(ge=0, le=1_000_000)]] = Field(
         default_factory=dict, max_length=500, description="product_id → units that did not arrive (0 if none)."
     )
 

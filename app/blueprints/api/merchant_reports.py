@@ -15,13 +15,31 @@ from app.blueprints.api import bp
 from app.blueprints.api.common import api_role, document, parse_query, respond
 from app.services import sales_reports, sales_rollup
 
+_ISO_DAY = {"pattern": "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$"}
+
 
 class ReportQuery(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
 
-    range: str = Field(default="7d", max_length=10, description="today, 7d, 30d or custom.")
-    start: str = Field(default="", max_length=10, description="With range=custom: the first day, YYYY-MM-DD.")
-    end: str = Field(default="", max_length=10, description="With range=custom: the last day, YYYY-MM-DD.")
+    # Stated for clients; sales_reports.period_from_args checks them and names the wrong field.
+    range: str = Field(
+        default="7d",
+        max_length=10,
+        description="today, 7d, 30d or custom.",
+        json_schema_extra={"enum": list(sales_reports.PRESETS) + ["custom"]},
+    )
+    start: str = Field(
+        default="",
+        max_length=10,
+        description="With range=custom: the first day, YYYY-MM-DD (at most 366 days before `end`).",
+        json_schema_extra=_ISO_DAY,
+    )
+    end: str = Field(
+        default="",
+        max_length=10,
+        description="With range=custom: the last day, YYYY-MM-DD.",
+        json_schema_extra=_ISO_DAY,
+    )
 
 
 class Figures(BaseModel):

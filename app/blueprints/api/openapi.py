@@ -7,15 +7,22 @@ from dataclasses import dataclass, field
 
 from flask import Flask
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
+from pydantic_core import core_schema
 
 from app.blueprints.api.schemas import ErrorResponse
+from app.errors import MAX_ID
 
 AUTH_KINDS = ("public", "session_or_token")
 OPERATION_ATTR = "_openapi_operation"
 ROLE_ATTR = "_api_role"
 _PARAM_RE = re.compile(r"<(?:(?P<converter>[a-zA-Z_]\w*)(?:\((?P<args>.*?)\))?:)?(?P<name>[a-zA-Z_]\w*)>")
-_PARAM_TYPES = {"int": {"type": "integer"}, "float": {"type": "number"}, "uuid": {"type": "string", "format": "uuid"}}
+# Werkzeug's int converter takes no sign; past MAX_ID an id answers 404 (app/errors.py).
+_PARAM_TYPES = {
+    "int": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+    "float": {"type": "number"},
+    "uuid": {"type": "string", "format": "uuid"},
+}
 _REF = "#/components/schemas/{model}"
 _ERROR_TEXT = {
     400: "Malformed JSON (bad_json) or missing CSRF header on a session write (csrf_failed).",
@@ -26,6 +33,39 @@ _ERROR_TEXT = {
     422: "The body does not match the schema; `fields` says where.",
     429: "Too many attempts; wait a few minutes and try again.",
 }
+
+
+def _accepts_null(schema: JsonSchemaValue) -> bool:
+    kind = schema.get("type")
+    if kind == "null" or (isinstance(kind, list) and "null" in kind):
+        return True
+    return any(_accepts_null(branch) for key in ("anyOf", "oneOf") for branch in schema.get(key, ()))
+
+
+class OpenApiJsonSchema(GenerateJsonSchema):
+    """pydantic's JSON Schema 2020-12 (OpenAPI 3.1's own dialect), with two things mended:
+
+    - `field: str = None` means "absent keeps the value; null is refused". pydantic writes
+      `default: null` beside `type: string`, a default its own schema refuses, which makes the
+      document invalid; such a default is left out (the field is simply optional).
+    - Integer keys of a JSON object (`dict[int, ...]`) travel as strings; pydantic states no
+      rule for them, so `propertyNames` says they are digits.
+    """
+
+    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
+        json_schema = super().default_schema(schema)
+        if "default" in json_schema and json_schema["default"] is None and not _accepts_null(json_schema):
+            del json_schema["default"]
+        return json_schema
+
+    def dict_schema(self, schema: core_schema.DictSchema) -> JsonSchemaValue:
+        json_schema = super().dict_schema(schema)
+        keys = schema.get("keys_schema", {})
+        if keys.get("type") == "int" and "propertyNames" not in json_schema:
+            signed = keys.get("ge", keys.get("gt", -1)) < 0
+            digits = {"pattern": "^-?[0-9]+$" if signed else "^[0-9]+$", "maxLength": len(str(keys.get("le", 10**19)))}
+            json_schema["propertyNames"] = digits
+        return json_schema
 
 
 @dataclass(frozen=True)
@@ -201,7 +241,7 @@ def build_spec(app: Flask) -> dict:
             wanted.append((ep.operation.query, "validation"))
         if ep.operation.response is not None:
             wanted.append((ep.operation.response, "serialization"))
-    refs, top = models_json_schema(list(dict.fromkeys(wanted)), ref_template=_REF)
+    refs, top = models_json_schema(list(dict.fromkeys(wanted)), ref_template=_REF, schema_generator=OpenApiJsonSchema)
     defs = top.get("$defs", {})
     paths: dict[str, dict] = {}
     seen_ids: set[str] = set()

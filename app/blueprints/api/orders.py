@@ -35,8 +35,17 @@ class OrderLineIn(ApiModel):
 class PlaceOrderIn(ApiModel):
     items: list[OrderLineIn] = Field(min_length=1, max_length=ordering.MAX_LINES)
     pickup_point_id: StrictInt = Field(ge=1, le=2**31 - 1)
-    customer_name: str = Field(max_length=ordering.NAME_MAX)
-    customer_phone: str = Field(max_length=20, description="Mainland mobile; spaces, dashes and +86 are fine.")
+    customer_name: str = Field(
+        max_length=ordering.NAME_MAX,
+        description=f"Required: 1 to {ordering.NAME_MAX} printable characters.",
+        json_schema_extra={"minLength": 1},
+    )
+    customer_phone: str = Field(
+        max_length=20,
+        description="An 11-digit mainland mobile number (1[3-9] and 9 more digits); spaces, dashes, "
+        "brackets and a +86 prefix are fine.",
+        json_schema_extra={"pattern": r"^[0-9+\s()-]+$"},
+    )
     payment_provider: str = Field(max_length=20, description='"simulator" (pay online) or "offline" (pay the leader).')
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from app.blueprints.api import bp
 from app.blueprints.api.common import api_role, document, parse, respond
-from app.blueprints.api.schemas import ApiModel
+from app.blueprints.api.schemas import ApiModel, PickupCodeText
 from app.blueprints.pickup.limits import code_entry_limit
 from app.engine import writes_late
 from app.services import codes, counter_lock, redeem_proof, redemption, redemption_undo
@@ -35,7 +35,7 @@ def _device_id() -> str:
 
 class PreviewIn(ApiModel):
     pickup_point_id: int = _ID
-    code: str = Field(min_length=1, max_length=300, description="The 8 digits (spaces allowed) or the scanned QR text.")
+    code: PickupCodeText
 
 
 class Line(BaseModel):

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from app.blueprints.api import bp
 from app.blueprints.api.common import api_role, document, parse, respond
-from app.blueprints.api.schemas import ApiModel
+from app.blueprints.api.schemas import ApiModel, PickupCodeText
 from app.blueprints.pickup.limits import code_entry_limit
 from app.services import offline_manifest, offline_sync
 
@@ -77,7 +77,7 @@ def pickup_manifest(point_id: int):
 
 class SyncItem(ApiModel):
     idempotency_key: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
-    code: str = Field(min_length=1, max_length=300, description="The QR text or the 8 digits, as scanned.")
+    code: PickupCodeText
     offline_at: datetime = Field(description="When the device handed the bag over (ISO 8601, with offset).")
     device: str = Field(default="", max_length=80)
 

@@ -17,15 +17,35 @@ class PushKeyOut(BaseModel):
     public_key: str = Field(description="applicationServerKey for pushManager.subscribe (P-256, base64url).")
 
 
+_BASE64URL = {"pattern": "^[A-Za-z0-9_-]+={0,2}$"}
+
+
 class SubscriptionKeys(ApiModel):
-    p256dh: str = Field(min_length=1, max_length=200)
-    auth: str = Field(min_length=1, max_length=100)
+    p256dh: str = Field(
+        min_length=1,
+        max_length=200,
+        description="The browser's P-256 public key (65 bytes), base64url; another is 422 on `keys`.",
+        json_schema_extra=_BASE64URL,
+    )
+    auth: str = Field(
+        min_length=1,
+        max_length=100,
+        description="The 16-byte authentication secret, base64url; another length is 422 on `keys`.",
+        json_schema_extra=_BASE64URL,
+    )
 
 
 class SubscribeIn(ApiModel):
-    endpoint: str = Field(min_length=1, max_length=500, description="PushSubscription.endpoint")
+    endpoint: str = Field(
+        min_length=1,
+        max_length=500,
+        description="PushSubscription.endpoint: an https:// address of a public push service. http and "
+        "private or loopback addresses are 422 unless the operator set WEBHOOK_ALLOW_PRIVATE.",
+        json_schema_extra={"format": "uri"},
+    )
     keys: SubscriptionKeys
-    expirationTime: int | None = None  # noqa: N815 - PushSubscription.toJSON()'s own name; ignored
+    # PushSubscription.toJSON()'s own name and value (milliseconds since the epoch, or null); ignored.
+    expirationTime: int | None = Field(default=None, ge=0, le=2**53, description="Ignored.")  # noqa: N815
     device: str = Field(default="", max_length=60, description="A name for this browser, shown in settings.")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,6 +11,23 @@ class ApiModel(BaseModel):
     """Request bodies: unknown fields are an error, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# What a counter accepts as a pickup code: the 8 digits (spaces or dashes between them are
+# ignored) or the signed QR text. The pattern is stated for clients; the service enforces it
+# (services/code_lookup.py) rather than pydantic, so that a malformed code is audited like every
+# other attempt at the counter.
+PICKUP_CODE_PATTERN = r"^(?:(?:[0-9][\s-]*){7}[0-9]|GB1\.\S+)$"
+PickupCodeText = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=300,
+        description="The 8-digit pickup code (spaces or dashes between digits are ignored) or the scanned "
+        "QR text (GB1.…). Anything else is refused as malformed (422 on `code`) and the attempt is audited.",
+        json_schema_extra={"pattern": PICKUP_CODE_PATTERN},
+    ),
+]
 
 
 class ErrorDetail(BaseModel):

@@ -9,10 +9,14 @@ from __future__ import annotations
 from flask import Flask, Request, current_app, jsonify, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from app.blueprints.api import bp
 from app.extensions import csrf, login_manager
 from app.services.tokens import user_for_bearer
+
+# Flask-WTF's default WTF_CSRF_METHODS: the writes a session must prove with the CSRF header.
+CSRF_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def bearer_token(req: Request) -> str | None:
@@ -53,11 +57,26 @@ def _view_is_csrf_exempt() -> bool:
     return f"{view.__module__}.{view.__name__}" in getattr(csrf, "_exempt_views", set())
 
 
+def _unauthorized():
+    response = jsonify({"error": {"code": "unauthorized", "message": _("Please log in.")}})
+    response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response, 401
+
+
 @bp.before_request
 def authenticate_request():
     token = bearer_token(request)
     if token is None:
-        if current_app.config.get("WTF_CSRF_ENABLED", True) and not _view_is_csrf_exempt():
+        if _view_is_csrf_exempt():
+            return None
+        # No token and no logged-in session: there is no credential for a forged request to
+        # ride on, so the honest answer is "log in" (401), not "CSRF failed" (400). A session
+        # (or remember-me cookie) that does log someone in still needs the CSRF header.
+        if request.method in current_app.config.get("WTF_CSRF_METHODS", CSRF_METHODS) and (
+            not current_user.is_authenticated
+        ):
+            return _unauthorized()
+        if current_app.config.get("WTF_CSRF_ENABLED", True):
             csrf.protect()
         return None
     user = user_for_bearer(token)
