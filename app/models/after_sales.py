@@ -51,8 +51,9 @@ class AfterSalesRequest(db.Model):
 
     @property
     def claimable_fen(self) -> int:
-        """The most a decision may refund: the units reported at the price paid for them."""
-        return self.item.unit_price_fen * self.quantity
+        """The most a decision may refund: the units reported at the price paid for them, within
+        what is left to refund on the line (shortages and earlier requests may have taken it)."""
+        return max(0, min(self.item.unit_price_fen * self.quantity, self.item.refundable_fen))
 
     @property
     def claimable_text(self) -> str:

@@ -92,6 +92,9 @@ class OrderItem(db.Model):
         CheckConstraint("quantity >= 1", name="quantity_positive"),
         CheckConstraint("shortage_qty >= 0 AND shortage_qty <= quantity", name="shortage_in_range"),
         CheckConstraint("redeemed_qty >= 0 AND redeemed_qty + shortage_qty <= quantity", name="redeemed_in_range"),
+        # A line is never refunded beyond what was paid for it (DESIGN.md §4.10). The refund path
+        # keeps it by compare-and-set (services/refunds.py); this is the database's last word.
+        CheckConstraint("refunded_fen >= 0 AND refunded_fen <= unit_price_fen * quantity", name="refunded_in_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -104,6 +107,9 @@ class OrderItem(db.Model):
     quantity: Mapped[int]
     shortage_qty: Mapped[int] = mapped_column(default=0)
     redeemed_qty: Mapped[int] = mapped_column(default=0)  # handed over so far (partial pickup)
+    # Refunded against this line so far: shortages, after-sales, failed groups, cancels. Money
+    # that paid for no line (a late second payment) is refunded on the order alone.
+    refunded_fen: Mapped[int] = mapped_column(default=0, server_default="0")
     status: Mapped[str] = mapped_column(String(12), default="reserved")
     redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -113,6 +119,11 @@ class OrderItem(db.Model):
     @property
     def line_total_fen(self) -> int:
         return self.unit_price_fen * self.quantity
+
+    @property
+    def refundable_fen(self) -> int:
+        """What may still be refunded against this line: what was paid for it, less refunds."""
+        return self.line_total_fen - self.refunded_fen
 
 
 class OrderEvent(db.Model):

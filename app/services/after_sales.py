@@ -1,20 +1,26 @@
 """After-sales (售后): a customer (from their order page) or the leader reports a problem with an
 order line; the merchant refunds all or part of it, or rejects it with a reason.
 
-States: open → approved (a refund of 1 fen up to the reported units at the price paid, through
-payments.refund, so it lands in the refund ledger and is audited) or open → rejected (a reason is
-required). The decision is a compare-and-set on the open row, so two merchants deciding at once
-refund once. One open request per order line: the database's unique open_item_id says so.
+States: open → approved (a refund of 1 fen up to the reported units at the price paid, within
+what is left to refund on the line, through payments.refund_lines, so it lands in the refund
+ledger and is audited) or open → rejected (a reason is required). The decision is a
+compare-and-set on the open row, so two merchants deciding at once refund once; the refund is a
+compare-and-set on the line, so no line is ever refunded beyond what was paid for it.
+
+Units are claimed by the open and approved requests of a line: a new request may only ask for
+units that were not short and that no earlier request claimed (a rejected one gives its units
+back). One open request per order line: the database's unique open_item_id says so.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -32,6 +38,8 @@ PHOTO_KIND = "after_sales"
 OPEN_ORDER_STATUSES = ("confirmed", "ready_for_pickup", "completed")
 # Evidence is asked for where a photo can show the problem; a missing item cannot be photographed.
 PHOTO_REQUIRED = {"quality", "wrong_item"}
+# Requests that hold their units: an open one until it is decided, an approved one for good.
+CLAIMING = ("open", "approved")
 
 
 class AlreadyOpen(Conflict):
@@ -56,26 +64,74 @@ def window_open(order: Order) -> bool:
     return clock.now() <= _deadline_start(order) + timedelta(days=days)
 
 
-def claimable_units(item: OrderItem) -> int:
-    """Units of the line that were (to be) delivered: shortages are refunded already."""
-    return item.quantity - item.shortage_qty if item.status in ("confirmed", "redeemed") else 0
+@dataclass
+class Claims:
+    """What the open and approved requests of an order hold, per line."""
+
+    units: dict[int, int] = field(default_factory=dict)
+    open_lines: set[int] = field(default_factory=set)
 
 
-def eligible_items(order: Order) -> list[OrderItem]:
-    return [item for item in order.items if claimable_units(item) > 0] if window_open(order) else []
+def claims(order_id: int) -> Claims:
+    """The units each line of the order has in open or approved requests, and which are open."""
+    found = Claims()
+    rows = db.session.execute(
+        select(AfterSalesRequest.order_item_id, AfterSalesRequest.status, func.sum(AfterSalesRequest.quantity))
+        .where(AfterSalesRequest.order_id == order_id, AfterSalesRequest.status.in_(CLAIMING))
+        .group_by(AfterSalesRequest.order_item_id, AfterSalesRequest.status)
+    )
+    for item_id, status, units in rows:
+        found.units[item_id] = found.units.get(item_id, 0) + int(units)
+        if status == "open":
+            found.open_lines.add(item_id)
+    return found
+
+
+def claimable_units(item: OrderItem, claimed: int) -> int:
+    """Units of the line that were (to be) delivered and no request has claimed yet: shortages
+    are refunded already, and an approved request has settled its units."""
+    if item.status not in ("confirmed", "redeemed"):
+        return 0
+    return max(0, item.quantity - item.shortage_qty - claimed)
+
+
+def eligible_items(order: Order) -> list[tuple[OrderItem, int]]:
+    """(line, units it can still get after-sales for) for the order's form; none once it closed."""
+    if not window_open(order):
+        return []
+    held = claims(order.id)
+    return [
+        (item, units)
+        for item in order.items
+        if item.id not in held.open_lines and (units := claimable_units(item, held.units.get(item.id, 0))) > 0
+    ]
 
 
 def _validated(order: Order, item_id, reason, quantity, note, photo) -> tuple[OrderItem, int, str]:
     fields = {}
-    item = next((i for i in eligible_items(order) if str(i.id) == str(item_id)), None)
-    if item is None:
-        fields["item_id"] = _("Choose an item of this order that can still get after-sales.")
+    held = claims(order.id)
+    item = next((i for i in order.items if str(i.id) == str(item_id)), None)
+    if item is not None and item.id in held.open_lines:
+        raise AlreadyOpen()
+    claimed = held.units.get(item.id, 0) if item is not None else 0
+    units = claimable_units(item, claimed) if item is not None else 0
+    if units <= 0:
+        item = None
+        if claimed:
+            fields["item_id"] = _("Every unit of this item already had an after-sales request.")
+        else:
+            fields["item_id"] = _("Choose an item of this order that can still get after-sales.")
     if reason not in AFTER_SALES_REASONS:
         fields["reason"] = _("Choose what is wrong.")
     text = str(quantity or "").strip()
     qty = int(text) if text.isdigit() and len(text) <= 4 else 0
-    if item is not None and not 1 <= qty <= claimable_units(item):
-        fields["quantity"] = _("Enter a number from 1 to %(n)d.", n=claimable_units(item))
+    if item is not None and not 1 <= qty <= units:
+        if claimed and qty > units:
+            fields["quantity"] = _(
+                "Only %(n)d of this item can still get after-sales: the rest already had a request.", n=units
+            )
+        else:
+            fields["quantity"] = _("Enter a number from 1 to %(n)d.", n=units)
     note = " ".join((note or "").split())
     if len(note) > 500 or has_control_chars(note):
         fields["note"] = _("Describe the problem in at most 500 characters.")
@@ -164,7 +220,9 @@ def parse_decision(action: str, amount: str, note: str, req: AfterSalesRequest) 
             refund_fen = parse_yuan(amount or "")
         except ValueError:
             refund_fen = None
-        if refund_fen is None or not 0 < refund_fen <= req.claimable_fen:
+        if req.claimable_fen <= 0:
+            fields["amount"] = _("Nothing is left to refund on this item; reject the request with a reason.")
+        elif refund_fen is None or not 0 < refund_fen <= req.claimable_fen:
             most = format_yuan(req.claimable_fen)
             fields["amount"] = _("Enter an amount from ¥0.01 to %(max)s.", max=most)
     elif action == "reject" and not note:
@@ -200,7 +258,9 @@ def decide(
     try:
         refund_id = None
         if approve:
-            refund_id = payments.refund(order, refund_fen, "after_sales", actor).id
+            # The line's compare-and-set refuses (nothing written, no provider asked) what an
+            # earlier refund of the line (a shortage, another request) has left no room for.
+            refund_id = payments.refund_lines(order, {req.order_item_id: refund_fen}, "after_sales", actor).id
             db.session.execute(
                 update(AfterSalesRequest).where(AfterSalesRequest.id == req.id).values(refund_id=refund_id)
             )

@@ -94,7 +94,7 @@ def _move(ids, source: str, values: dict, *where) -> list:
         update(_O)
         .where(close_rows.ids_in(_O.c.id, ids), _O.c.status == source, *where)
         .values(**values)
-        .returning(_O.c.id, _O.c.leader_id, _O.c.pickup_point_id, _O.c.customer_phone, _O.c.paid_fen, _O.c.refunded_fen)
+        .returning(_O.c.id, _O.c.leader_id, _O.c.pickup_point_id, _O.c.customer_phone)
     ).all()
 
 
@@ -108,7 +108,15 @@ def _move_lines(order_ids, status: str, *where, returning: bool = True) -> list:
     if not returning:
         db.session.execute(stmt)
         return []
-    columns = (_L.c.id, _L.c.order_id, _L.c.window_item_id, _L.c.product_id, _L.c.quantity, _L.c.unit_price_fen)
+    columns = (
+        _L.c.id,
+        _L.c.order_id,
+        _L.c.window_item_id,
+        _L.c.product_id,
+        _L.c.quantity,
+        _L.c.unit_price_fen,
+        _L.c.refunded_fen,
+    )
     return db.session.execute(stmt.returning(*columns)).all()
 
 
@@ -185,22 +193,20 @@ def _settle_chunk(close: Close, chunk, failed_items: set[int]) -> None:
     # The surviving lines need not come back: nothing is counted or given back for them.
     _move_lines(list(moved), "confirmed", returning=False)
 
-    events, owed = [], []
+    events, owed = [], {}
     for outcome, group in (("confirmed", confirmed), ("failed", failed)):
         for order in group:
             lost = failed_lines.get(order.id, [])
             detail = {"failed_items": [line.window_item_id for line in lost]} if lost else None
-            refundable = order.paid_fen - order.refunded_fen
             if outcome == "confirmed":
                 events.append((order.id, "paid", "confirmed", ACTOR, "window closed", detail, close.now))
-                amount = min(sum(line.unit_price_fen * line.quantity for line in lost), refundable) if lost else 0
                 close.used_batches.add(close.batches[order.pickup_point_id])
             else:
                 events.append((order.id, "paid", "failed", ACTOR, "minimum group not reached", detail, close.now))
-                amount = refundable  # nothing will be delivered: everything paid goes back
                 close.places[order.pickup_point_id] += 1
-            if amount > 0:
-                owed.append((order.id, amount))
+            # The failed lines go back whole (for a failed order that is every line: nothing will
+            # be delivered), each less anything already refunded on it.
+            owed[order.id] = {line.id: line.unit_price_fen * line.quantity - line.refunded_fen for line in lost}
             close.tally(order.leader_id, outcome)
     close_rows.insert_rows(OrderEvent.__table__, EVENT_COLUMNS, events)
     refunds.refund_orders(owed, reason="group_failed", actor=ACTOR, now=close.now)

@@ -219,7 +219,16 @@ def confirm_arrival(batch_id: int, leader: Leader, user: User, shortages: dict[i
     try:
         # The compare-and-set comes before any refund: a second arrival stops here.
         _cas_batch(batch.id, ARRIVABLE, {"status": "arrived", "arrived_at": clock.now(), "arrived_by_id": user.id})
-        # Lock order batch → orders: nothing else moves these orders while shortages land on them.
+        # Lock order batch → lines → orders: nothing else moves these orders while shortages
+        # land on them, and an after-sales refund (lines, then order: services/refunds.py) of one
+        # of them waits for the arrival, or the arrival for it, instead of deadlocking.
+        db.session.execute(
+            select(OrderItem.id)
+            .join(Order, Order.id == OrderItem.order_id)
+            .where(Order.batch_id == batch.id, Order.status == "confirmed")
+            .order_by(OrderItem.id)
+            .with_for_update(of=OrderItem)
+        ).all()
         db.session.execute(
             select(Order.id)
             .where(Order.batch_id == batch.id, Order.status == "confirmed")
@@ -248,9 +257,10 @@ def confirm_arrival(batch_id: int, leader: Leader, user: User, shortages: dict[i
             order, "confirmed", target, actor, reason="arrival", detail=shortages_.detail(by_order[order.id])
         ):
             continue
-        amount = order.paid_fen - order.refunded_fen if fully_short else short_fen.get(order.id, 0)
-        if amount > 0:
-            payments.refund(order, amount, "shortage", actor)
+        if fully_short:
+            payments.refund_everything_left(order, "shortage", actor)
+        elif short_fen.get(order.id):
+            payments.refund_lines(order, short_fen[order.id], "shortage", actor)
         if fully_short:
             codes.void_code(order.id)
             slots.free_slot(order)

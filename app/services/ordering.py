@@ -29,7 +29,7 @@ CODE_VISIBLE = ("confirmed", "ready_for_pickup")
 # The rows of a new order, written as statements built once: the ORM's unit of work and the
 # reload after commit were about 40% of the CPU an order costs in a rush (bench/rush.py).
 _INSERT_ORDER = insert(Order.__table__).returning(Order.__table__.c.id)
-_INSERT_LINE = insert(OrderItem.__table__).values(shortage_qty=0, redeemed_qty=0, status="reserved")
+_INSERT_LINE = insert(OrderItem.__table__).values(shortage_qty=0, redeemed_qty=0, refunded_fen=0, status="reserved")
 _INSERT_EVENT = insert(OrderEvent.__table__).values(
     from_status=None, to_status="pending_payment", actor="customer", reason="placed"
 )
@@ -355,8 +355,6 @@ def _cancel(access_token: str, actor: str, reason: str) -> Order:
     )
     db.session.refresh(order)
     if was == "paid":
-        owed = order.paid_fen - order.refunded_fen
-        if owed > 0:
-            payments.refund(order, owed, reason="customer_cancelled", actor=actor)
+        payments.refund_everything_left(order, reason="customer_cancelled", actor=actor)
     db.session.commit()
     return order

@@ -1,14 +1,16 @@
 """Money in and out of orders: record payments (webhook, simulator, offline), refund, never lose money.
 
-`record_payment` and `refund` run in the caller's transaction and do NOT commit, so the close job
-and arrival code can refund inside their own unit of work; the entry points a request calls
-(`handle_simulator_webhook`, `simulator_pay`, `mark_paid_offline`) commit.
+`record_payment` and the refunds (`refund_lines`, `refund`, `refund_everything_left`) run in the
+caller's transaction and do NOT commit, so the close job and arrival code can refund inside their
+own unit of work; the entry points a request calls (`handle_simulator_webhook`, `simulator_pay`,
+`mark_paid_offline`) commit.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Mapping
 from datetime import datetime
 
 from flask_babel import gettext as _
@@ -43,6 +45,8 @@ __all__ = [
     "mark_paid_offline",
     "record_payment",
     "refund",
+    "refund_everything_left",
+    "refund_lines",
     "simulator_pay",
     "start_payment",
 ]
@@ -129,15 +133,15 @@ def record_payment(order: Order, provider: str, provider_ref: str, amount_fen: i
             .values(paid_fen=Order.paid_fen + amount_fen)
             .execution_options(synchronize_session=False)
         )
+        back = refunds.refund_late_payment(order.id, payment, amount_fen, actor=recorded_by, now=clock.now())
         db.session.expire(order)
-        back = refund(order, amount_fen, reason="late_payment", actor=recorded_by, payment=payment)
         audit.record(
             recorded_by,
             "late_payment_refund",
             "order",
             order.id,
             payment_id=payment.id,
-            refund_id=back.id,
+            refund_id=back.refund_id,
             refund_status=back.status,
             amount_fen=amount_fen,
             order_status=order.status,
@@ -145,23 +149,38 @@ def record_payment(order: Order, provider: str, provider_ref: str, amount_fen: i
     return payment
 
 
-def refund(order: Order, amount_fen: int, reason: str, actor: str, *, payment: Payment | None = None) -> Refund:
-    """Pay `amount_fen` back through the provider that took it; caller commits.
+def refund_lines(order: Order, lines: Mapping[int, int], reason: str, actor: str) -> Refund:
+    """Pay back {line id: fen} of `order` through the provider that took it; caller commits.
 
-    Raises RefundTooLarge rather than ever refunding more than the order was paid. The rules
-    live in app.services.refunds, which the close uses for thousands of orders at once.
+    Raises RefundTooLarge rather than ever refunding a line beyond what was paid for it, or the
+    order beyond what it was paid. The rules live in app.services.refunds, which the close uses
+    for thousands of orders at once.
     """
-    if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0:
+    if not lines or not all(_positive_fen(fen) for fen in lines.values()):
         raise ValidationFailed(fields={"amount_fen": _("Enter a positive amount in fen.")})
-    done = refunds.refund_orders(
-        [(order.id, amount_fen)],
-        reason=reason,
-        actor=actor,
-        now=clock.now(),
-        payments={order.id: payment} if payment is not None else None,
-    )[order.id]
+    done = refunds.refund_orders({order.id: dict(lines)}, reason=reason, actor=actor, now=clock.now())[order.id]
     db.session.expire(order)
     return db.session.get(Refund, done.refund_id)
+
+
+def refund(order: Order, amount_fen: int, reason: str, actor: str) -> Refund:
+    """Pay back `amount_fen` of `order`, taken from its lines in order, each within what is left
+    on it (a refund that names no line); caller commits. RefundTooLarge if the lines hold less."""
+    if not _positive_fen(amount_fen):
+        raise ValidationFailed(fields={"amount_fen": _("Enter a positive amount in fen.")})
+    left = refunds.left_on_lines([order.id]).get(order.id, {})
+    return refund_lines(order, refunds.spread(amount_fen, left), reason, actor)
+
+
+def refund_everything_left(order: Order, reason: str, actor: str) -> Refund | None:
+    """Pay back all that is left on the order's lines (a cancel, a bag where nothing arrived);
+    None when nothing is."""
+    left = refunds.left_on_lines([order.id]).get(order.id)
+    return refund_lines(order, left, reason, actor) if left else None
+
+
+def _positive_fen(amount) -> bool:
+    return isinstance(amount, int) and not isinstance(amount, bool) and amount > 0
 
 
 # ---- the simulated online gateway

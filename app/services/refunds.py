@@ -1,15 +1,22 @@
 """Paying money back: the one copy of the refund rules, for one order or a whole close at once.
 
-Each refund goes back through the provider that took the money (the order's first payment that
-was not late, unless the caller names the payment), raises the order's refunded_fen by
-compare-and-set so it never exceeds paid_fen, and leaves a Refund row and an audit record. Rows
-are written with plain statements in the caller's transaction (nothing commits here): a close
-refunds tens of thousands of orders in one go, and a single refund is simply a list of one.
+A refund names the order lines it is for ({line id: fen}): each line's refunded_fen rises by
+compare-and-set so that it never exceeds what was paid for the line (DESIGN.md §4.10), and the
+order's refunded_fen so that it never exceeds paid_fen. Only money that paid for no line (a late
+second payment) is refunded on the order alone. The money goes back through the provider that
+took it (the order's first payment that was not late, or the late payment itself), and leaves a
+Refund row and an audit record. The provider is asked only once every compare-and-set has held,
+so a refused refund writes nothing anywhere. Rows are written with plain statements in the
+caller's transaction (nothing commits here): a close refunds tens of thousands of orders in one
+go, and a single refund is simply a list of one.
+
+Lines are updated before their order, the order the counter takes them in (redemption_rows), so
+an after-sales refund and a hand-over of the same order on PostgreSQL queue instead of deadlocking.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,15 +24,32 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, select, update
 
 from app.extensions import db
-from app.models import AuditRecord, Order, Payment, Refund
+from app.models import AuditRecord, Order, OrderItem, Payment, Refund
 from app.models.types import utcnow
 from app.services import close_rows
 from app.services.errors import InvalidTransition, RefundTooLarge
 from app.services.payment_providers import get_provider
 
-_O, _P, _R = Order.__table__, Payment.__table__, Refund.__table__
+_O, _L, _P, _R = Order.__table__, OrderItem.__table__, Payment.__table__, Refund.__table__
 REFUND_COLUMNS = ("order_id", "payment_id", "amount_fen", "reason", "status", "created_at", "summarized")
 AUDIT_COLUMNS = ("actor", "action", "object_type", "object_id", "detail", "created_at")
+LATE_PAYMENT = "late_payment"
+
+_amount = bindparam("amount")
+_TAKE_FROM_LINE = (
+    update(_L)
+    .where(
+        _L.c.id == bindparam("line"),
+        _L.c.order_id == bindparam("order"),
+        _L.c.refunded_fen + _amount <= _L.c.unit_price_fen * _L.c.quantity,
+    )
+    .values(refunded_fen=_L.c.refunded_fen + _amount)
+)
+_TAKE_FROM_ORDER = (
+    update(_O)
+    .where(_O.c.id == bindparam("order"), _O.c.refunded_fen + _amount <= _O.c.paid_fen)
+    .values(refunded_fen=_O.c.refunded_fen + _amount)
+)
 
 
 @dataclass(frozen=True)
@@ -38,31 +62,92 @@ class Refunded:
 
 
 def refund_orders(
+    owed: Mapping[int, Mapping[int, int]], *, reason: str, actor: str, now: datetime
+) -> dict[int, Refunded]:
+    """Refund each order {order id: {line id: fen}}, one refund per order for the sum of its
+    lines; lines of 0 fen are left out. Raise and write nothing when an order has no payment,
+    a line is not the order's, or a line or an order would be refunded more than was paid for
+    it (the caller's transaction is then to be rolled back)."""
+    lines = {order_id: {line: fen for line, fen in by_line.items() if fen} for order_id, by_line in owed.items()}
+    lines = {order_id: by_line for order_id, by_line in lines.items() if by_line}
+    if any(fen < 0 for by_line in lines.values() for fen in by_line.values()):
+        raise ValueError("a refund takes money back, never less than nothing")
+    if not lines:
+        return {}
+    db.session.flush()  # an ORM caller's pending rows (shortages just marked) come first
+    taken = db.session.execute(
+        _TAKE_FROM_LINE,
+        [
+            {"line": line, "order": order_id, "amount": fen}
+            for order_id, by_line in sorted(lines.items())
+            for line, fen in sorted(by_line.items())
+        ],
+    ).rowcount
+    if taken != sum(len(by_line) for by_line in lines.values()):
+        raise RefundTooLarge()
+    amounts = [(order_id, sum(by_line.values())) for order_id, by_line in sorted(lines.items())]
+    return _refund(amounts, reason=reason, actor=actor, now=now, payments=None, lines=lines)
+
+
+def refund_late_payment(order_id: int, payment, amount_fen: int, *, actor: str, now: datetime) -> Refunded:
+    """Hand back a payment that arrived when the order was no longer waiting for it, through that
+    payment: it paid for no line, so only the order's refunded_fen counts it."""
+    return _refund([(order_id, amount_fen)], reason=LATE_PAYMENT, actor=actor, now=now, payments={order_id: payment})[
+        order_id
+    ]
+
+
+def left_on_lines(order_ids: Iterable[int]) -> dict[int, dict[int, int]]:
+    """{order id: {line id: fen still refundable}} for every line of these orders with money left."""
+    ids = sorted(set(order_ids))
+    left: dict[int, dict[int, int]] = {}
+    if not ids:
+        return left
+    rows = db.session.execute(
+        select(_L.c.order_id, _L.c.id, _L.c.unit_price_fen * _L.c.quantity - _L.c.refunded_fen)
+        .where(close_rows.ids_in(_L.c.order_id, ids))
+        .order_by(_L.c.order_id, _L.c.id)
+    )
+    for order_id, line_id, fen in rows:
+        if fen > 0:
+            left.setdefault(order_id, {})[line_id] = int(fen)
+    return left
+
+
+def spread(amount_fen: int, left: Mapping[int, int]) -> dict[int, int]:
+    """An amount of an order taken from its lines in line order, each within what is left on it
+    (an order-level refund that names no line); RefundTooLarge when the lines hold less."""
+    taken: dict[int, int] = {}
+    rest = amount_fen
+    for line, fen in sorted(left.items()):
+        if rest <= 0:
+            break
+        taken[line] = min(fen, rest)
+        rest -= taken[line]
+    if rest > 0:
+        raise RefundTooLarge()
+    return taken
+
+
+def _refund(
     amounts: Sequence[tuple[int, int]],
     *,
     reason: str,
     actor: str,
     now: datetime,
-    payments: Mapping[int, object] | None = None,
+    payments: Mapping[int, object] | None,
+    lines: Mapping[int, Mapping[int, int]] | None = None,
 ) -> dict[int, Refunded]:
-    """Refund each (order id, amount in fen), at most one per order; raise and write nothing
-    when an order has no payment or would be refunded more than it was paid (the caller's
-    transaction is then to be rolled back)."""
-    if not amounts:
-        return {}
+    """The order's side of a refund, whose lines (if any) are already taken: compare-and-set on
+    refunded_fen, the provider, the Refund rows and the audit."""
     order_ids = [order_id for order_id, _amount in amounts]
-    if len(set(order_ids)) != len(order_ids):
-        raise ValueError("one refund per order per call")
     db.session.flush()  # an ORM caller's pending rows (a payment just marked late) come first
     paid_with = dict(payments or {})
     paid_with.update(_first_payments([o for o in order_ids if o not in paid_with]))
     if any(o not in paid_with for o in order_ids):
         raise InvalidTransition(_("This order has no payment to refund."))
     taken = db.session.execute(
-        update(_O)
-        .where(_O.c.id == bindparam("order"), _O.c.refunded_fen + bindparam("amount") <= _O.c.paid_fen)
-        .values(refunded_fen=_O.c.refunded_fen + bindparam("amount")),
-        [{"order": order_id, "amount": amount} for order_id, amount in amounts],
+        _TAKE_FROM_ORDER, [{"order": order_id, "amount": amount} for order_id, amount in amounts]
     ).rowcount
     if taken != len(amounts):
         raise RefundTooLarge()
@@ -89,6 +174,8 @@ def refund_orders(
                     "amount_fen": r.amount_fen,
                     "reason": reason,
                     "status": r.status,
+                    # Which lines the money was for (JSON keys are text); none for a late payment.
+                    "lines": {str(line): fen for line, fen in (lines or {}).get(r.order_id, {}).items()},
                 },
                 stamp,
             )

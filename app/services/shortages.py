@@ -56,9 +56,11 @@ def validate(shortages: dict, lines: list[OrderItem]) -> dict[int, int]:
     return wanted
 
 
-def allocate(wanted: dict[int, int], lines: list[OrderItem]) -> dict[int, int]:
-    """Mark short units on lines (latest orders first); returns fen to refund per order."""
-    refund_fen: dict[int, int] = defaultdict(int)
+def allocate(wanted: dict[int, int], lines: list[OrderItem]) -> dict[int, dict[int, int]]:
+    """Mark short units on lines (latest orders first); returns {order id: {line id: fen to
+    refund}}: the short units at the price paid, within what is left to refund on the line (an
+    after-sales refund before arrival may have paid some of them back already)."""
+    refund_fen: dict[int, dict[int, int]] = defaultdict(dict)
     left = dict(wanted)
     for line in lines:  # already latest-first
         need = left.get(line.product_id, 0)
@@ -75,7 +77,8 @@ def allocate(wanted: dict[int, int], lines: list[OrderItem]) -> dict[int, int]:
             continue
         set_committed_value(line, "shortage_qty", line.shortage_qty + take)
         left[line.product_id] = need - take
-        refund_fen[line.order_id] += take * line.unit_price_fen
+        if fen := min(take * line.unit_price_fen, line.refundable_fen):
+            refund_fen[line.order_id][line.id] = fen
     return refund_fen
 
 
