@@ -2,15 +2,19 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+# The whole dependency tree, pinned with hashes (make lock writes it from requirements*.txt).
+LOCK := requirements-dev.lock
+PIP_VERSION := 26.3
+PIP_TOOLS_VERSION := 7.7.0
+STAMP := $(VENV)/.installed-$(shell cat $(LOCK) | sha1sum | cut -c1-12)
 export FLASK_APP := app
 
-.PHONY: setup run test bench lint fmt migrate translations messages clean check-setup check-run check-test
+.PHONY: setup run test bench lint fmt migrate translations messages clean lock check-setup check-run check-test
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	$(BIN)/python -m pip install -q pip==$(PIP_VERSION)
+	$(BIN)/python -m pip install -q --require-hashes --no-deps -r $(LOCK)
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -60,4 +64,15 @@ messages: setup
 	$(BIN)/pybabel update -w 120 -i app/translations/messages.pot -d app/translations
 
 clean:
-	rm -rf $(VENV) .pytest_cache node_modules
+	rm -rf $(VENV) .venv-lock .pytest_cache node_modules
+
+# Re-pin the whole tree after changing requirements.txt or requirements-dev.txt: every package
+# (transitive ones too) at one version with the hashes of its files, runtime and development.
+# pip-tools runs in a venv of its own so it never lands in the app's.
+lock:
+	test -x .venv-lock/bin/python || $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install -q pip==$(PIP_VERSION) pip-tools==$(PIP_TOOLS_VERSION)
+	.venv-lock/bin/pip-compile -q --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links \
+		--no-header -o requirements.lock requirements.txt
+	.venv-lock/bin/pip-compile -q --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links \
+		--no-header -o requirements-dev.lock requirements-dev.txt

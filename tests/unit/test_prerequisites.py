@@ -38,7 +38,14 @@ def _fresh_checkout(tmp_path: Path) -> Path:
     root = tmp_path / "checkout"
     (root / "scripts").mkdir(parents=True)
     shutil.copy(SCRIPT, root / "scripts")
-    for name in ("Makefile", "package.json", "package-lock.json", "requirements.txt", "requirements-dev.txt"):
+    for name in (
+        "Makefile",
+        "package.json",
+        "package-lock.json",
+        "requirements.txt",
+        "requirements-dev.txt",
+        "requirements-dev.lock",
+    ):
         shutil.copy(ROOT / name, root)
     return root
 
