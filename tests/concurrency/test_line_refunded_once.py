@@ -12,11 +12,11 @@ import requests
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AfterSalesRequest, DeliveryBatch, MerchantMember, OrderItem, Payment, Refund, User
+from app.models import AfterSalesRequest, DeliveryBatch, MerchantMember, OrderItem, Refund, User
 from app.services import after_sales
 from tests.conftest import PASSWORD
 from tests.support.forms import csrf_from
-from tests.support.money import assert_money_adds_up
+from tests.support.money import assert_money_adds_up, paid_online
 from tests.support.pickup import Bags, items_of
 
 ORDERS = 6
@@ -58,16 +58,7 @@ def test_approvals_racing_the_arrival_that_finds_the_same_units_short_refund_eac
     orders, requests_ = [], []
     for _ in range(ORDERS):
         bag = bags.make(window=window, point=point, status="confirmed", quantities=(PEACHES, PLUMS))
-        db.session.add(
-            Payment(
-                order_id=bag.order.id,
-                provider="simulator",
-                provider_ref=f"t-{bag.order.id}",
-                amount_fen=bag.order.paid_fen,
-                recorded_by="test",
-            )
-        )
-        db.session.commit()
+        paid_online(bag.order)
         line = items_of(bag.order)[0]
         req = after_sales.open_request(
             bag.order, item_id=line.id, reason="missing", quantity=PEACHES, note="", photo=None, opened_by="customer"

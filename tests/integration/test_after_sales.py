@@ -15,9 +15,10 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AfterSalesRequest, AuditRecord, MerchantMember, Order, OutboxMessage, Payment, Refund, User
+from app.models import AfterSalesRequest, AuditRecord, MerchantMember, Order, OutboxMessage, Refund, User
 from app.services import after_sales, photos
 from tests.support.forms import csrf_from
+from tests.support.money import paid_online
 from tests.support.pickup import Bags
 
 
@@ -42,16 +43,7 @@ def own_upload_dir(app, tmp_path, monkeypatch):
 @pytest.fixture
 def bag(make_user, make_product, make_window, make_point, make_order):
     bag = Bags(make_user, make_product, make_window, make_point, make_order).make(quantities=(3, 2), name="王小明")
-    db.session.add(
-        Payment(
-            order_id=bag.order.id,
-            provider="simulator",
-            provider_ref=f"t-{bag.order.id}",
-            amount_fen=bag.order.paid_fen,
-            recorded_by="test",
-        )
-    )
-    db.session.commit()
+    paid_online(bag.order)
     return bag
 
 

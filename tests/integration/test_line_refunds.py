@@ -14,12 +14,12 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AfterSalesRequest, Order, OrderItem, Payment, Refund, User
+from app.models import AfterSalesRequest, Order, OrderItem, Refund, User
 from app.services import after_sales, closing, ordering, payments
 from app.services.errors import RefundTooLarge
 from tests.support.batches import place
 from tests.support.forms import csrf_from
-from tests.support.money import assert_money_adds_up
+from tests.support.money import assert_money_adds_up, paid_online
 from tests.support.pickup import Bags, items_of
 from tests.support.shop import ShopBuilder
 
@@ -48,16 +48,7 @@ def peaches(make_merchant, make_product, make_window):
 def _paid_bag(bags, window, *, status="ready_for_pickup", point=None):
     """8 peaches and 3 plums, paid online (¥245), at a point with staff."""
     bag = bags.make(window=window, quantities=(8, 3), status=status, point=point)
-    db.session.add(
-        Payment(
-            order_id=bag.order.id,
-            provider="simulator",
-            provider_ref=f"t-{bag.order.id}",
-            amount_fen=bag.order.paid_fen,
-            recorded_by="test",
-        )
-    )
-    db.session.commit()
+    paid_online(bag.order)
     return bag
 
 
