@@ -11,7 +11,7 @@ from app.models.jobs import JobRun
 from app.models.notifications import AuditRecord, Notification, NotificationMute, OutboxMessage
 from app.models.orders import CustomerItemUsage, Order, OrderEvent, OrderItem, PointWindowUsage
 from app.models.payments import Payment, Refund
-from app.models.pickup import PickupCode, Redemption
+from app.models.pickup import CodeEntryFailure, PickupCode, Redemption
 from app.models.points import PickupPoint, PickupStaff
 from app.models.windows import ShareLink, Window, WindowItem, WindowLeader, WindowLeaderQuota
 
@@ -20,6 +20,7 @@ __all__ = [
     "ApiToken",
     "AuditRecord",
     "ChannelDelivery",
+    "CodeEntryFailure",
     "CustomerDay",
     "CustomerItemUsage",
     "CustomerSketch",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -61,3 +61,20 @@ class Redemption(db.Model):
     undone_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     undo_reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CodeEntryFailure(db.Model):
+    """A wrong pickup code (unknown, void, another point's, forged, or a hand-over without its
+    code): what the code-entry lock counts. The audit trail records every attempt as well, but a
+    busy deployment makes tens of thousands of good lookups an hour; counting only the failures,
+    in a table of their own, keeps the lock's check at a busy counter to a few rows."""
+
+    __tablename__ = "code_entry_failures"
+    __table_args__ = (Index("ix_code_entry_failures_created_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor: Mapped[str] = mapped_column(String(60))
+    pickup_point_id: Mapped[int]
+    device_id: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(30))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

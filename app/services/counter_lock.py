@@ -1,8 +1,9 @@
-"""Locking code entry after repeated wrong codes, counted in the database from the audit trail.
+"""Locking code entry after repeated wrong codes, counted in the database.
 
-Failed lookups and refused hand-overs are audited with their real outcome, so the lock counts
-those rows instead of keeping a separate counter: it then holds across processes and survives
-restarts. Three keys are counted:
+Every lookup and refused hand-over is audited with its real outcome; the wrong codes among them
+are also written to code_entry_failures, which is what the lock counts: in the database, so it
+holds across processes and survives restarts, and apart from the audit trail's good lookups, so
+a check reads a few rows however busy the deployment's counters are. Three keys are counted:
 
 - the person (the actor): CODE_LOCK_FAILURES wrong codes within CODE_LOCK_WINDOW_MINUTES lock
   that person at every point for CODE_LOCK_MINUTES;
@@ -32,7 +33,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
 from app.extensions import db
-from app.models import AuditRecord, PickupPoint, User
+from app.models import AuditRecord, CodeEntryFailure, PickupPoint, User
 from app.permissions import leader_of, scoped_or_404
 from app.services import audit, clock
 from app.services.errors import CodeEntryLocked, Conflict, NotFound
@@ -42,8 +43,6 @@ from app.services.errors import CodeEntryLocked, Conflict, NotFound
 # for a point the user does not staff, or anyone could lock another point's counter. A hand-over
 # without the code (wrong_proof, no_proof) is a guess at a bag by its sequential id.
 FAILED_OUTCOMES = ("invalid_code", "void", "bad_signature", "wrong_point", "wrong_proof", "no_proof")
-# Lookups at the counter, and hand-overs refused before they touched the code.
-COUNTED_ACTIONS = ("code_lookup", "redeem_refused")
 LIFTED = "code_lock_lifted"
 _DEVICE_RE = re.compile(r"^[A-Za-z0-9_\-]{8,64}$")
 _WRONG_CODE_FLAG = "code_entry_wrong_code"
@@ -68,19 +67,20 @@ def record_attempt(
 ) -> None:
     """Audit one code attempt (never the full code), in the caller's transaction. Stamped with
     clock.now() rather than the column default because the lock counts these rows by time."""
+    now = clock.now()
     body = {"pickup_point_id": point_id, "outcome": outcome, "last4": digits[-4:], "device_id": device_id or None}
     body.update({k: v for k, v in detail.items() if v is not None})
     db.session.add(
         AuditRecord(
-            actor=actor,
-            action=action,
-            object_type="pickup_code",
-            object_id=code_id,
-            detail=body,
-            created_at=clock.now(),
+            actor=actor, action=action, object_type="pickup_code", object_id=code_id, detail=body, created_at=now
         )
     )
     if outcome in FAILED_OUTCOMES:
+        db.session.add(
+            CodeEntryFailure(
+                actor=actor, pickup_point_id=point_id, device_id=device_id or None, outcome=outcome, created_at=now
+            )
+        )
         # Read by the per-user rate limit (blueprints/pickup/limits.py): it counts the same
         # wrong codes as this lock, and nothing else.
         setattr(g, _WRONG_CODE_FLAG, True)
@@ -159,14 +159,13 @@ def _lifts(since: datetime) -> dict[int, datetime]:
     return {point_id: when for point_id, when in rows if point_id is not None}
 
 
+_F = CodeEntryFailure
+
+
 def _failures(since: datetime, *keys):
+    """(actor, pickup_point_id, device_id, created_at) of the wrong codes since then matching any key."""
     return db.session.execute(
-        select(AuditRecord.actor, AuditRecord.detail, AuditRecord.created_at).where(
-            AuditRecord.action.in_(COUNTED_ACTIONS),
-            AuditRecord.created_at >= since,
-            AuditRecord.detail["outcome"].as_string().in_(FAILED_OUTCOMES),
-            or_(*keys),
-        )
+        select(_F.actor, _F.pickup_point_id, _F.device_id, _F.created_at).where(_F.created_at >= since, or_(*keys))
     ).all()
 
 
@@ -176,9 +175,9 @@ def lock_for(actor: str, device_id: str, point_id: int) -> tuple[datetime, str] 
     s = settings()
     now = clock.now()
     since = now - s.window - s.lock
-    keys = [AuditRecord.actor == actor, AuditRecord.detail["pickup_point_id"].as_integer() == point_id]
+    keys = [_F.actor == actor, _F.pickup_point_id == point_id]
     if device_id:
-        keys.append(AuditRecord.detail["device_id"].as_string() == device_id)
+        keys.append(_F.device_id == device_id)
     failures = _failures(since, *keys)
     if not failures:  # the common case at a busy counter: one query
         return None
@@ -186,16 +185,15 @@ def lock_for(actor: str, device_id: str, point_id: int) -> tuple[datetime, str] 
     person: list[datetime] = []
     device: list[tuple[datetime, str]] = []
     point: list[tuple[datetime, str]] = []
-    for row_actor, detail, created in failures:
-        detail = detail or {}
+    for row_actor, row_point, row_device, created in failures:
         if row_actor == actor:
             person.append(created)
-        lifted = lifts.get(detail.get("pickup_point_id"))
+        lifted = lifts.get(row_point)
         if lifted is not None and created <= lifted:
             continue
-        if device_id and detail.get("device_id") == device_id:
+        if device_id and row_device == device_id:
             device.append((created, row_actor))
-        if detail.get("pickup_point_id") == point_id:
+        if row_point == point_id:
             point.append((created, row_actor))
     ends = [
         (end, scope)
@@ -244,20 +242,17 @@ def shared_lock(point_id: int) -> datetime | None:
     since = now - s.window - s.lock
     lifted = _lifts(since).get(point_id)
     here = [
-        row
-        for row in _failures(since, AuditRecord.detail["pickup_point_id"].as_integer() == point_id)
-        if lifted is None or row.created_at > lifted
+        row for row in _failures(since, _F.pickup_point_id == point_id) if lifted is None or row.created_at > lifted
     ]
     ends = [_shared_until([(row.created_at, row.actor) for row in here], s, now)]
-    devices = {(row.detail or {}).get("device_id") for row in here} - {None}
+    devices = {row.device_id for row in here} - {None}
     if devices:
         lifts = _lifts(since)
         by_device: dict[str, list[tuple[datetime, str]]] = {device: [] for device in devices}
-        for row in _failures(since, AuditRecord.detail["device_id"].as_string().in_(sorted(devices))):
-            detail = row.detail or {}
-            on = lifts.get(detail.get("pickup_point_id"))
-            if detail.get("device_id") in by_device and (on is None or row.created_at > on):
-                by_device[detail["device_id"]].append((row.created_at, row.actor))
+        for row in _failures(since, _F.device_id.in_(sorted(devices))):
+            on = lifts.get(row.pickup_point_id)
+            if on is None or row.created_at > on:
+                by_device[row.device_id].append((row.created_at, row.actor))
         ends += [_shared_until(failures, s, now) for failures in by_device.values()]
     ends = [end for end in ends if end is not None]
     return max(ends) if ends else None

@@ -170,3 +170,41 @@ def test_line_refunds_are_backfilled_from_the_refunds_each_path_left(fresh_app):
     db.session.rollback()  # end the read: on PostgreSQL it would block the ALTERs below
     downgrade(revision="-1")
     upgrade()
+
+
+def test_recent_wrong_codes_are_copied_from_the_audit_trail_for_the_lock(fresh_app):
+    """0018: a lock running at the upgrade keeps holding; good lookups and old rows are not copied."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import text
+
+    upgrade(revision="0017_line_refunds")
+    now = datetime.now(UTC).replace(tzinfo=None)
+    audit = (
+        "INSERT INTO audit_records (actor, action, object_type, object_id, detail, created_at)"
+        " VALUES (:actor, :action, 'pickup_code', NULL, :detail, :at)"
+    )
+    rows = [
+        ("user:1", "code_lookup", '{"pickup_point_id": 7, "outcome": "invalid_code", "device_id": "dev-12345678"}', 5),
+        ("user:2", "redeem_refused", '{"pickup_point_id": 7, "outcome": "wrong_proof", "device_id": null}', 10),
+        ("user:1", "code_lookup", '{"pickup_point_id": 7, "outcome": "found", "device_id": null}', 5),
+        ("user:1", "code_lookup", '{"pickup_point_id": 7, "outcome": "invalid_code", "device_id": null}', 60 * 5),
+        ("user:3", "redeem", '{"pickup_point_id": 7, "outcome": "invalid_code"}', 5),
+    ]
+    for actor, action, detail, minutes_ago in rows:
+        db.session.execute(
+            text(audit),
+            {"actor": actor, "action": action, "detail": detail, "at": now - timedelta(minutes=minutes_ago)},
+        )
+    db.session.commit()
+    upgrade()
+    copied = db.session.execute(
+        text("SELECT actor, pickup_point_id, device_id, outcome FROM code_entry_failures ORDER BY actor")
+    ).all()
+    assert [tuple(row) for row in copied] == [
+        ("user:1", 7, "dev-12345678", "invalid_code"),
+        ("user:2", 7, None, "wrong_proof"),
+    ]
+    db.session.rollback()
+    downgrade(revision="-1")
+    upgrade()

@@ -1,7 +1,7 @@
 import pytest
 
 from app.extensions import db
-from app.models import AuditRecord, PickupStaff, User
+from app.models import AuditRecord, CodeEntryFailure, PickupStaff, User
 from app.services import audit, codes, counter_lock, redemption
 from app.services.errors import BadSignature, CodeEntryLocked, Conflict, InvalidCode, NotFound
 from tests.support.pickup import Bags
@@ -223,3 +223,19 @@ def test_only_the_points_leader_may_lift(bags, make_user, make_leader):
         with pytest.raises(NotFound):
             counter_lock.lift(user, bag.point.id)
     assert counter_lock.shared_lock(bag.point.id) is not None
+
+
+def test_only_wrong_codes_are_kept_for_the_lock_to_count_good_lookups_are_only_audited(bags):
+    """The lock reads code_entry_failures, not the audit trail: a busy deployment's good lookups
+    (tens of thousands an hour) must not be what every check at every counter reads through."""
+    bag = bags.make()
+    for _ in range(3):
+        redemption.find_code(bag.staff, bag.point.id, bag.code.code, DEVICE)
+    assert db.session.scalar(db.select(db.func.count()).select_from(CodeEntryFailure)) == 0
+    wrong(bag, n=2)
+    failures = db.session.scalars(db.select(CodeEntryFailure).order_by(CodeEntryFailure.id)).all()
+    assert [(f.actor, f.pickup_point_id, f.device_id, f.outcome) for f in failures] == [
+        (audit.actor_for(bag.staff), bag.point.id, DEVICE, "invalid_code")
+    ] * 2
+    lookups = db.session.scalars(db.select(AuditRecord).where(AuditRecord.action == "code_lookup")).all()
+    assert [r.detail["outcome"] for r in lookups] == ["found"] * 3 + ["invalid_code"] * 2
