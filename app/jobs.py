@@ -30,7 +30,7 @@ JOBS: dict[str, str] = {
     "build-documents": "app.services.document_jobs:build_documents",
     "apply-listing-schedule": "app.services.listing_schedule:apply_listing_schedule",
     "roll-up-sales": "app.services.sales_rollup:roll_up_sales",
-    "deliver-outbox": "app.services.notifications:deliver_outbox",
+    "deliver-outbox": "app.services.outbox:deliver_outbox",
     "deliver-channels": "app.services.channel_delivery:deliver_channels",
 }
 

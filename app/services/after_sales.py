@@ -29,7 +29,7 @@ from app.models import AfterSalesRequest, Leader, MerchantMember, Order, OrderEv
 from app.models.after_sales import AFTER_SALES_REASONS
 from app.permissions import scoped_or_404
 from app.services import audit, clock, notifications, payments, photos
-from app.services.catalog import has_control_chars
+from app.services.checks import has_control_chars
 from app.services.errors import Conflict, DomainError, ValidationFailed
 from app.services.notification_texts import N_, message
 from app.services.text import format_yuan, parse_yuan

@@ -6,11 +6,6 @@ product's stock alert in the same transaction (app.services.stock).
 
 from __future__ import annotations
 
-import math
-import unicodedata
-from dataclasses import dataclass
-from typing import Generic, TypeVar
-
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 
@@ -18,69 +13,14 @@ from app.extensions import db
 from app.models import Merchant, Product, StockAlert, Window
 from app.permissions import scoped_or_404
 from app.services import audit, clock
+from app.services.checks import check_int, clean_line
 from app.services.errors import ValidationFailed
+from app.services.paging import PER_PAGE, Page, paginate
 from app.services.stock import sync_stock_alerts
 
-PER_PAGE = 50
 MAX_PRICE_FEN = 1_000_000 * 100  # one million yuan: far above any group-buy price, far below int32
 MAX_STOCK = 1_000_000
 MAX_ADD_STOCK = 1_000_000
-
-T = TypeVar("T")
-
-
-@dataclass
-class Page(Generic[T]):
-    items: list[T]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-
-def paginate(stmt, page: int, per_page: int = PER_PAGE) -> Page:
-    """Run `stmt` one page at a time; a page past the end shows the last page."""
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    pages = max(1, math.ceil(total / per_page))
-    page = min(max(1, page), pages)
-    items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
-    return Page(items=items, page=page, per_page=per_page, total=total)
-
-
-def has_control_chars(text: str) -> bool:
-    # NUL in particular: PostgreSQL refuses it in text columns, which would be a 500.
-    return any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in text)
-
-
-def clean_line(value: str | None, *, max_len: int, required: bool) -> tuple[str, str | None]:
-    """A single line of text, stripped; returns (value, error message or None)."""
-    text = (value or "").strip()
-    if required and not text:
-        return text, _("This field is required.")
-    if len(text) > max_len:
-        return text, _("Use at most %(n)d characters.", n=max_len)
-    if has_control_chars(text):
-        return text, _("Remove the control characters.")
-    return text, None
-
-
-def check_int(value, *, low: int, high: int) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        return _("Enter a whole number.")
-    if not low <= value <= high:
-        return _("Enter a number from %(low)d to %(high)d.", low=low, high=high)
-    return None
 
 
 def _validate(name, spec, category, price_fen, stock, low_stock_threshold, subcategory="") -> dict:

@@ -31,7 +31,7 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import Merchant, Product
-from app.services import audit, catalog, clock, import_reports, spreadsheets
+from app.services import audit, catalog, checks, clock, import_reports, spreadsheets
 from app.services.errors import ValidationFailed
 from app.services.stock import sync_stock_alerts
 
@@ -276,7 +276,7 @@ def _parse(sheet, merchant_id: int) -> tuple[list[ParsedRow], list[RowError], li
             ("category", 40, False),
             ("subcategory", 40, False),
         ):
-            values[key], error = catalog.clean_line(_text(cells.get(key)), max_len=max_len, required=required)
+            values[key], error = checks.clean_line(_text(cells.get(key)), max_len=max_len, required=required)
             if error:
                 errors.append(RowError(number, key, error))
         if values["subcategory"] and not values["category"]:

@@ -1,7 +1,7 @@
 """Notification channels: the group-chat robots and webhooks a user sends their notifications to.
 
 A channel belongs to one user and receives the kinds of notification it is set up for. When
-the outbox delivers a message to its users (notifications.deliver_outbox), `fan_out` adds one
+the outbox delivers a message to its users (outbox.deliver_outbox), `fan_out` adds one
 ChannelDelivery per matching channel in the same transaction; channel_delivery sends them.
 
 Channel URLs are typed by users, so the server must not become a way to reach the machine's own
@@ -22,27 +22,14 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import ChannelDelivery, NotificationChannel, OutboxMessage, User
-from app.services import clock, email_channel
-from app.services.catalog import clean_line, has_control_chars
+from app.services import clock, email_channel, notifications
+from app.services.checks import clean_line, has_control_chars
 from app.services.errors import NotFound, ValidationFailed
-from app.services.notification_texts import N_, message
+from app.services.notification_texts import EVENTS, N_, message
 from app.services.outbound_http import UnsafeTarget, check_target
 from app.services.webhook_formats import KINDS
 
 MAX_CHANNELS = 10
-# What each notification kind is called in the settings page; the kinds the services enqueue.
-EVENTS: dict[str, object] = {
-    "window_open": _l("Group buy opened"),
-    "window_closing": _l("Group buy closing soon"),
-    "window_closed": _l("Group buy closed"),
-    "batch_dispatched": _l("Delivery on the way"),
-    "batch_arrived": _l("Delivery arrived"),
-    "stock_alert": _l("Stock alert"),
-    "uncollected": _l("Bags not collected"),
-    "after_sales": _l("After-sales requests"),
-    "offline_conflict": _l("Offline hand-over conflict"),
-    "channel_test": _l("Test message"),
-}
 KIND_LABELS: dict[str, object] = {
     "wecom": _l("WeCom group robot"),
     "dingtalk": _l("DingTalk group robot"),
@@ -156,8 +143,6 @@ def recent_deliveries(user: User, limit: int = 50) -> list[ChannelDelivery]:
 
 def send_test(user: User) -> None:
     """Queue a test message to the user's own channels (and notification centre)."""
-    from app.services import notifications
-
     notifications.enqueue(
         "channel_test",
         user_ids=[user.id],

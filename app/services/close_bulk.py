@@ -30,7 +30,7 @@ from app.models import (
     WindowItem,
     WindowLeaderQuota,
 )
-from app.services import close_rows, refunds
+from app.services import close_rows, codes, refunds
 from app.services.dialect import insert_for_dialect
 from app.services.stock import sync_stock_alerts
 
@@ -210,7 +210,7 @@ def _settle_chunk(close: Close, chunk, failed_items: set[int]) -> None:
             close.tally(order.leader_id, outcome)
     close_rows.insert_rows(OrderEvent.__table__, EVENT_COLUMNS, events)
     refunds.refund_orders(owed, reason="group_failed", actor=ACTOR, now=close.now)
-    close_rows.issue_codes([(row.id, row.pickup_point_id) for row in confirmed], close.live_codes, close.now)
+    codes.issue_codes([(row.id, row.pickup_point_id) for row in confirmed], close.live_codes, close.now)
 
 
 def _ensure_batches(close: Close, point_ids: set[int]) -> None:

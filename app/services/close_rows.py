@@ -1,4 +1,4 @@
-"""Row plumbing for closing a window at scale: chunked id lists, bulk inserts, pickup codes in bulk.
+"""Row plumbing for work at scale (a window's close, a close's refunds): chunked id lists, bulk inserts.
 
 A close writes an order event and a pickup code per order, a hundred thousand of each for a big
 window. Through the ORM or SQLAlchemy's per-row parameter processing that alone costs seconds, so
@@ -10,20 +10,16 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import ARRAY, BigInteger, Table, any_, bindparam, func, literal_column, select
-from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import PickupCode
-from app.services import codes
 
 # Orders per chunk: every IN list stays far below SQLite's and PostgreSQL's parameter limits, and
 # what a chunk holds in memory stays small however big the window is.
 CHUNK = 5000
-_MAX_TRIES = 20
 
 
 def chunks(ids: Sequence[int], size: int | None = None) -> Iterator[Sequence[int]]:
@@ -91,60 +87,3 @@ def _converter(processor):
             return processor(value)
 
     return convert
-
-
-def issue_codes(orders: list[tuple[int, int]], live: dict[int, set[str]], now: datetime) -> int:
-    """A pickup code for each (order id, pickup point id) that has none, unique among the point's
-    live codes. `live` caches the live codes of points seen so far in this close. Returns count.
-
-    Codes are drawn from the CSPRNG like codes.issue_code does, checked against the point's live
-    codes read from the database, and inserted in one go inside a savepoint: if another
-    transaction took one of the drawn codes meanwhile (a close of another window at the same
-    point, on PostgreSQL), the unique constraint refuses the insert and the chunk is drawn again.
-    """
-    if not orders:
-        return 0
-    pc = PickupCode.__table__
-    ids = [order_id for order_id, _point in orders]
-    # A second issue for the same order keeps its first code, as codes.issue_code does.
-    has_code = set(db.session.scalars(select(pc.c.order_id).where(ids_in(pc.c.order_id, ids))))
-    wanted = [(o, p) for o, p in orders if o not in has_code]
-    for _ in range(_MAX_TRIES):
-        _load_live(live, {p for _o, p in wanted if p not in live})
-        drawn = []
-        for order_id, point_id in wanted:
-            taken = live[point_id]
-            code = codes.new_code()
-            while code in taken:
-                code = codes.new_code()
-            taken.add(code)
-            drawn.append((order_id, point_id, code, code, "issued", now))
-        try:
-            with db.session.begin_nested():
-                insert_rows(pc, ("order_id", "pickup_point_id", "code", "live_code", "status", "issued_at"), drawn)
-        except (IntegrityError, _driver_integrity_error()):
-            for _order, point_id, *_rest in drawn:
-                live.pop(point_id, None)  # read the points' live codes again, then draw again
-            continue
-        return len(drawn)
-    raise RuntimeError("could not find free pickup codes")  # pragma: no cover - 20 collisions in a row
-
-
-def _driver_integrity_error() -> type[Exception]:
-    # COPY runs on the driver's cursor, so its errors come unwrapped by SQLAlchemy.
-    return db.session.connection().dialect.dbapi.IntegrityError
-
-
-def _load_live(live: dict[int, set[str]], point_ids: Iterable[int]) -> None:
-    pc = PickupCode.__table__
-    wanted = sorted(point_ids)
-    for point_id in wanted:
-        live[point_id] = set()
-    for part in chunks(wanted):
-        rows = db.session.execute(
-            select(pc.c.pickup_point_id, pc.c.live_code).where(
-                pc.c.pickup_point_id.in_(part), pc.c.live_code.is_not(None)
-            )
-        )
-        for point_id, code in rows:
-            live[point_id].add(code)

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models import PickupCode, PickupPoint, User
 from app.permissions import staff_point_ids
 from app.services import audit, clock, codes, counter_lock
-from app.services.catalog import has_control_chars
+from app.services.checks import has_control_chars
 from app.services.errors import (
     AlreadyRedeemed,
     BadSignature,

@@ -12,6 +12,8 @@ import base64
 import io
 import os
 import secrets
+from collections.abc import Iterable
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,11 +27,12 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import Order, PickupCode
-from app.services import clock
+from app.services import clock, close_rows
 from app.services.errors import BadSignature
 
 QR_VERSION = "GB1"
 _MAX_TRIES = 20
+_CODE_COLUMNS = ("order_id", "pickup_point_id", "code", "live_code", "status", "issued_at")
 
 
 def _b64(data: bytes) -> str:
@@ -189,3 +192,65 @@ def qr_png(text: str, box_size: int = 8) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+# ---- many codes at once (a window's close)
+
+
+def issue_codes(orders: list[tuple[int, int]], live: dict[int, set[str]], now: datetime) -> int:
+    """A pickup code for each (order id, pickup point id) that has none, unique among the point's
+    live codes. `live` caches the live codes of points seen so far in this close. Returns count.
+
+    Codes are drawn from the CSPRNG like issue_code does, checked against the point's live
+    codes read from the database, and inserted in one go inside a savepoint: if another
+    transaction took one of the drawn codes meanwhile (a close of another window at the same
+    point, on PostgreSQL), the unique constraint refuses the insert and the chunk is drawn again.
+    """
+    if not orders:
+        return 0
+    pc = PickupCode.__table__
+    ids = [order_id for order_id, _point in orders]
+    # A second issue for the same order keeps its first code, as issue_code does.
+    has_code = set(db.session.scalars(select(pc.c.order_id).where(close_rows.ids_in(pc.c.order_id, ids))))
+    wanted = [(o, p) for o, p in orders if o not in has_code]
+    for _ in range(_MAX_TRIES):
+        _load_live(live, {p for _o, p in wanted if p not in live})
+        drawn = []
+        for order_id, point_id in wanted:
+            taken = live[point_id]
+            code = new_code()
+            while code in taken:
+                code = new_code()
+            taken.add(code)
+            drawn.append((order_id, point_id, code, code, "issued", now))
+        try:
+            with db.session.begin_nested():
+                close_rows.insert_rows(
+                    pc, ("order_id", "pickup_point_id", "code", "live_code", "status", "issued_at"), drawn
+                )
+        except (IntegrityError, _driver_integrity_error()):
+            for _order, point_id, *_rest in drawn:
+                live.pop(point_id, None)  # read the points' live codes again, then draw again
+            continue
+        return len(drawn)
+    raise RuntimeError("could not find free pickup codes")  # pragma: no cover - 20 collisions in a row
+
+
+def _driver_integrity_error() -> type[Exception]:
+    # COPY runs on the driver's cursor, so its errors come unwrapped by SQLAlchemy.
+    return db.session.connection().dialect.dbapi.IntegrityError
+
+
+def _load_live(live: dict[int, set[str]], point_ids: Iterable[int]) -> None:
+    pc = PickupCode.__table__
+    wanted = sorted(point_ids)
+    for point_id in wanted:
+        live[point_id] = set()
+    for part in close_rows.chunks(wanted):
+        rows = db.session.execute(
+            select(pc.c.pickup_point_id, pc.c.live_code).where(
+                pc.c.pickup_point_id.in_(part), pc.c.live_code.is_not(None)
+            )
+        )
+        for point_id, code in rows:
+            live[point_id].add(code)

@@ -128,7 +128,7 @@ def start_picking(batch: DeliveryBatch, user: User) -> DeliveryBatch:
 def check_dispatch_details(note: str | None, expected_at: datetime | None) -> str:
     """The cleaned note; ValidationFailed for a note that is too long or an arrival in the past
     or more than 30 days ahead."""
-    from app.services.catalog import clean_line
+    from app.services.checks import clean_line
 
     fields = {}
     note, error = clean_line(note, max_len=200, required=False)

@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import Leader, Order, User
 from app.permissions import scoped_or_404
 from app.services import audit
-from app.services.catalog import has_control_chars
+from app.services.checks import has_control_chars
 from app.services.text import mask_phone
 
 PAGE_SIZE = 50

@@ -15,8 +15,9 @@ from app.models import Leader, Order, Window
 from app.models.orders import ORDER_STATUSES
 from app.permissions import scoped_or_404
 from app.services import clock, leader_customers
-from app.services.catalog import has_control_chars, paginate
+from app.services.checks import has_control_chars
 from app.services.errors import ValidationFailed
+from app.services.paging import paginate
 
 # Tabs of the orders page; the last one gathers every way an order can end without pickup.
 TABS: dict[str, tuple[str, ...]] = {

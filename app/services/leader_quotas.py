@@ -30,7 +30,7 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import Leader, Order, OrderItem, Window, WindowItem, WindowLeader, WindowLeaderQuota
 from app.services import audit
-from app.services.catalog import check_int
+from app.services.checks import check_int
 from app.services.errors import InvalidTransition, NotFound, ValidationFailed
 
 EDITABLE = ("draft", "scheduled", "open")

@@ -24,7 +24,7 @@ from app.extensions import db
 from app.models import Merchant, MerchantInvitation, MerchantMember, User
 from app.models.accounts import MERCHANT_AREAS
 from app.services import accounts, audit, clock
-from app.services.catalog import clean_line
+from app.services.checks import clean_line
 from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.services.text import PHONE_RE, normalize_phone
 

@@ -11,8 +11,8 @@ from sqlalchemy import delete, select
 
 from app.extensions import db
 from app.models import NotificationMute, User
-from app.services.channels import EVENTS
 from app.services.errors import ValidationFailed
+from app.services.notification_texts import EVENTS
 
 
 def muted_kinds(user_id: int) -> set[str]:

@@ -10,6 +10,21 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_babel import force_locale, gettext
+from flask_babel import lazy_gettext as _l
+
+# What each notification kind is called in the settings page; the kinds the services enqueue.
+EVENTS: dict[str, object] = {
+    "window_open": _l("Group buy opened"),
+    "window_closing": _l("Group buy closing soon"),
+    "window_closed": _l("Group buy closed"),
+    "batch_dispatched": _l("Delivery on the way"),
+    "batch_arrived": _l("Delivery arrived"),
+    "stock_alert": _l("Stock alert"),
+    "uncollected": _l("Bags not collected"),
+    "after_sales": _l("After-sales requests"),
+    "offline_conflict": _l("Offline hand-over conflict"),
+    "channel_test": _l("Test message"),
+}
 
 
 def N_(msgid: str) -> str:  # noqa: N802 - gettext's conventional name for "mark only"

@@ -18,6 +18,7 @@ from app.extensions import db
 from app.models import Order, OrderEvent, OrderItem, PickupCode, PickupPoint, ShareLink, Window, WindowItem
 from app.services import clock, leader_quotas, payments, reservations
 from app.services.errors import DomainError, InvalidTransition, NotFound, OutOfStock, ValidationFailed, WindowClosed
+from app.services.order_links import get_order_by_token
 from app.services.text import PHONE_RE, normalize_phone
 from app.services.windows import sellable_by
 
@@ -273,16 +274,6 @@ def _known_order(order_id: int, values: dict) -> Order:
     order = Order(id=order_id, **values, **_NEW_ORDER_DEFAULTS)
     make_transient_to_detached(order)
     return db.session.merge(order, load=False)
-
-
-def get_order_by_token(token: str) -> Order:
-    """The order behind a customer's link; a wrong token is indistinguishable from none."""
-    order = None
-    if token and len(token) <= 64:
-        order = db.session.scalar(select(Order).where(Order.access_token == token))
-    if order is None:
-        raise NotFound()
-    return order
 
 
 def live_code(order: Order) -> PickupCode | None:

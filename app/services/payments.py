@@ -29,6 +29,7 @@ from app.services.errors import (
     NotFound,
     ValidationFailed,
 )
+from app.services.order_links import get_order_by_token
 from app.services.payment_providers import (
     PaymentProvider,
     enabled_names,
@@ -239,8 +240,6 @@ def handle_simulator_webhook(raw_body: bytes, signature: str | None) -> dict:
 
 def simulator_pay(access_token: str) -> Order:
     """The customer pressed Pay on the stand-in gateway page: it signs and delivers its webhook."""
-    from app.services.ordering import get_order_by_token
-
     order = get_order_by_token(access_token)
     if order.payment_provider != "simulator" or order.status != "pending_payment":
         raise InvalidTransition(_("This order is not waiting for an online payment."))

@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import Leader, PickupPoint, PickupStaff, User
 from app.permissions import scoped_or_404
 from app.services import audit
-from app.services.catalog import check_int, clean_line
+from app.services.checks import check_int, clean_line
 from app.services.errors import ValidationFailed
 from app.services.text import PHONE_RE, normalize_phone
 

@@ -29,7 +29,7 @@ from app.models import PickupCode, Redemption, User
 from app.permissions import staff_point_ids
 from app.services import audit, clock, codes, deliveries, offline_conflicts, redeem_proof, redemption_lines
 from app.services import redemption_rows as rows
-from app.services.catalog import has_control_chars
+from app.services.checks import has_control_chars
 from app.services.code_lookup import already_redeemed, counter_points, find_code  # noqa: F401  (re-exported)
 from app.services.errors import (
     AlreadyRedeemed,

@@ -18,7 +18,7 @@ from app.extensions import db
 from app.models import DeliveryBatch, PickupCode, PickupPoint, Redemption, User
 from app.permissions import leader_of, scoped_or_404
 from app.services import audit, clock, deliveries, redemption_lines, slots
-from app.services.catalog import has_control_chars
+from app.services.checks import has_control_chars
 from app.services.errors import Conflict, NotFound, ValidationFailed
 
 

@@ -20,7 +20,8 @@ from sqlalchemy import exists, select, update
 from app.extensions import db
 from app.models import Leader, Merchant, Order, Product, Window, WindowItem, WindowLeader
 from app.services import audit, clock, leader_quotas
-from app.services.catalog import MAX_PRICE_FEN, check_int, clean_line
+from app.services.catalog import MAX_PRICE_FEN
+from app.services.checks import check_int, clean_line
 from app.services.errors import InvalidTransition, PricesFrozen, ValidationFailed
 
 EDITABLE = ("draft", "scheduled")

@@ -14,9 +14,9 @@ from app.extensions import db
 from app.models import DeliveryBatch, Leader, Merchant, Order, OrderItem, ShareLink, Window, WindowLeader
 from app.permissions import scoped_or_404
 from app.services import audit, clock, notifications
-from app.services.catalog import Page, paginate
 from app.services.errors import InvalidTransition, ValidationFailed
 from app.services.notification_texts import N_, message
+from app.services.paging import Page, paginate
 
 # Editing lives in its own module; these names stay importable from here for callers.
 from app.services.window_editing import (  # noqa: F401

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Notification, Order, PickupCode, PickupStaff, Redemption
-from app.services import codes, labels, notifications
+from app.services import codes, labels, outbox
 from tests.support.browser import log_in
 from tests.support.code_leaks import leaks
 from tests.support.fake_camera import shown_then_taken_away
@@ -227,7 +227,7 @@ def test_two_offline_devices_redeeming_one_code_settle_to_one_redemption_and_one
     db.session.commit()
     assert db.session.query(Redemption).filter_by(outcome="redeemed").count() == 1
     assert db.session.query(Redemption).filter_by(outcome="already_redeemed").count() == 1
-    notifications.deliver_outbox()
+    outbox.deliver_outbox()
     alerts = db.session.scalars(select(Notification).where(Notification.user_id == bag.leader.user_id)).all()
     assert [n for n in alerts if "conflict" in n.title]
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import ChannelDelivery, NotificationChannel, OutboxMessage
-from app.services import channel_delivery, channels, notifications
+from app.services import channel_delivery, channels, notifications, outbox
 from app.services.errors import NotFound, ValidationFailed
 from tests.support.forms import post_form
 from tests.support.platform import isolated_client
@@ -55,7 +55,7 @@ def notify(user, kind="window_closed", title="周末水果团 已截单", body="
 
 
 def run_jobs() -> int:
-    notifications.deliver_outbox()
+    outbox.deliver_outbox()
     return channel_delivery.deliver_channels()
 
 
@@ -158,7 +158,7 @@ def test_a_claim_left_by_a_dead_sender_is_taken_up_after_its_lease(app, receiver
     leader = make_user("李团长")
     add(leader, receiver, "wecom")
     notify(leader)
-    notifications.deliver_outbox()
+    outbox.deliver_outbox()
     delivery = db.session.scalar(select(ChannelDelivery))
     delivery.status, delivery.attempts = "sending", 1  # claimed, then the process died
     delivery.next_attempt_at = frozen_clock.now + channel_delivery.LEASE
@@ -174,7 +174,7 @@ def test_a_sender_slower_than_its_lease_does_not_overwrite_the_one_that_took_ove
     leader = make_user("李团长")
     add(leader, receiver, "wecom")
     notify(leader)
-    notifications.deliver_outbox()
+    outbox.deliver_outbox()
     delivery_id = db.session.scalar(select(ChannelDelivery.id))
     slow = channel_delivery._claim(delivery_id, frozen_clock.now)
     frozen_clock.advance(minutes=3)  # the slow sender's lease runs out; another takes over
@@ -201,7 +201,7 @@ def test_a_channel_removed_before_sending_gets_nothing(app, receiver, make_user)
     leader = make_user("李团长")
     channel = add(leader, receiver, "wecom")
     notify(leader)
-    notifications.deliver_outbox()
+    outbox.deliver_outbox()
     channels.remove_channel(leader, channel.id)
     assert channel_delivery.deliver_channels() == 0
     assert not receiver.requests
@@ -237,7 +237,7 @@ def test_a_channel_whose_address_turned_private_is_not_called(app, receiver, mak
     leader = make_user("李团长")
     add(leader, receiver, "wecom")
     notify(leader)
-    notifications.deliver_outbox()
+    outbox.deliver_outbox()
     app.config["WEBHOOK_ALLOW_PRIVATE"] = False  # checked again before every send
     assert channel_delivery.deliver_channels() == 0
     assert not receiver.requests

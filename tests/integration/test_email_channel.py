@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ChannelDelivery
-from app.services import channel_delivery, channels, notifications
+from app.services import channel_delivery, channels, notifications, outbox
 from app.services.errors import ValidationFailed
 from app.services.notification_texts import N_, message
 from tests.support.forms import post_form
@@ -85,7 +85,7 @@ def _notify(user):
 
 
 def _run() -> int:
-    notifications.deliver_outbox()
+    outbox.deliver_outbox()
     return channel_delivery.deliver_channels()
 
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from app.extensions import db
 from app.models import Order
-from app.services import clock, notifications
+from app.services import clock, notifications, outbox
 
 
 def test_today_shows_sales_so_far_overdue_bags_and_unread_alerts(
@@ -25,7 +25,7 @@ def test_today_shows_sales_so_far_overdue_bags_and_unread_alerts(
     db.session.get(Order, fresh.id).arrived_at = clock.now() - timedelta(hours=3)
     notifications.enqueue("stock_alert", user_ids=[leader.user_id], title="库存预警")
     db.session.commit()
-    notifications.deliver_outbox()
+    outbox.deliver_outbox()
     login(leader.user)
     page = client.get("/leader/").get_data(as_text=True)
     sales = page.split(f'data-testid="sales-{window.id}">', 1)[1].split("</td>", 1)[0]

@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Notification, NotificationMute
-from app.services import notification_prefs, notifications
+from app.services import notification_prefs, notifications, outbox
 from tests.support.forms import csrf_from
 from tests.support.platform import isolated_client
 
@@ -18,7 +18,7 @@ def client(app):
 def _send(user, kind):
     notifications.enqueue(kind, user_ids=[user.id], title=f"{kind} title")
     db.session.commit()
-    notifications.deliver_outbox()
+    outbox.deliver_outbox()
 
 
 def _count(model, **where) -> int:
@@ -42,7 +42,7 @@ def test_muted_kinds_stay_out_of_the_centre_and_the_unread_count(app, client, lo
     for kind in ("stock_alert", "window_closed"):
         notifications.enqueue(kind, user_ids=[leader.id, other.id], title=f"{kind} title")
     db.session.commit()
-    notifications.deliver_outbox()
+    outbox.deliver_outbox()
     assert _count(Notification, user_id=leader.id) == 1
     assert _count(Notification, user_id=other.id) == 2  # someone else's choice is not mine
     page = client.get("/account/notifications").get_data(as_text=True)

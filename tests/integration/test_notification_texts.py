@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Notification, User
-from app.services import notifications
+from app.services import notifications, outbox
 from app.services.notification_texts import N_, message, render
 
 
@@ -20,7 +20,7 @@ def test_each_reader_gets_the_notification_in_their_own_language(app, make_user)
         body="plain text stays as it is",
     )
     db.session.commit()
-    notifications.deliver_outbox()
+    outbox.deliver_outbox()
     titles = dict(db.session.execute(select(Notification.user_id, Notification.title)).all())
     assert titles[english.id] == "Goods arrived at 阳光小区 东门"
     assert titles[chinese.id] == render(message(N_("Goods arrived at %(point)s"), point="阳光小区 东门"), "zh")

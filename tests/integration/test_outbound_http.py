@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ChannelDelivery
-from app.services import channel_delivery, channels, notifications, outbound_http, push
+from app.services import channel_delivery, channels, notifications, outbound_http, outbox, push
 from tests.support.push_keys import Browser
 from tests.support.receiver import Receiver
 
@@ -108,7 +108,7 @@ def _robot(user, url: str):
 def _notify_and_deliver(user) -> int:
     notifications.enqueue("window_closed", user_ids=[user.id], title="周末水果团 已截单", body="32 单", link="/")
     db.session.commit()
-    notifications.deliver_outbox()
+    outbox.deliver_outbox()
     return channel_delivery.deliver_channels()
 
 
@@ -135,7 +135,7 @@ def test_a_push_endpoint_whose_name_turns_to_loopback_is_called_at_the_checked_a
     push.subscribe(leader, "https://push.example.test/push/abc", browser.p256dh, browser.auth_b64, "Pixel 8")
     notifications.enqueue("batch_arrived", user_ids=[leader.id], title="鲜果坊 到货了", body="货架 1–32", link="/")
     db.session.commit()
-    notifications.deliver_outbox()
+    outbox.deliver_outbox()
     assert channel_delivery.deliver_channels() == 0
     assert line.seen == [(PUBLIC, 443)]
 
@@ -163,7 +163,7 @@ def test_a_push_reaches_the_checked_address_after_the_name_moved(app, make_user,
     push.subscribe(leader, endpoint, browser.p256dh, browser.auth_b64, "Pixel 8")
     notifications.enqueue("batch_arrived", user_ids=[leader.id], title="鲜果坊 到货了", body="货架 1–32", link="/")
     db.session.commit()
-    notifications.deliver_outbox()
+    outbox.deliver_outbox()
     assert channel_delivery.deliver_channels() == 1
     assert browser.decrypt(service.requests[0].body)["title"] == "鲜果坊 到货了"
     assert dns.lookups == ["push.example.test", "push.example.test"]  # none at connect time

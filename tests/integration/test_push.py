@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import ChannelDelivery, NotificationChannel
-from app.services import channel_delivery, notifications, push
+from app.services import channel_delivery, notifications, outbox, push
 from tests.support.forms import csrf_from
 from tests.support.platform import isolated_client
 from tests.support.push_keys import Browser, unb64url
@@ -41,7 +41,7 @@ def subscribe(user, service, browser, path="/push/abc"):
 def notify(user, kind="batch_arrived"):
     notifications.enqueue(kind, user_ids=[user.id], title="鲜果坊 到货了", body="货架 1–32", link="/leader/batches/7")
     db.session.commit()
-    notifications.deliver_outbox()
+    outbox.deliver_outbox()
     return channel_delivery.deliver_channels()
 
 
@@ -76,7 +76,7 @@ def test_push_service_gets_an_encrypted_message_the_browser_can_read(app, servic
     assert message["url"] == "http://127.0.0.1:5000/leader/batches/7"
     verify_vapid(received.headers["Authorization"], service.url + "/push/abc", app.config["VAPID_SUBJECT"])
     assert notify(leader) == 1 and len(service.requests) == 2  # a second message, not a resend
-    notifications.deliver_outbox()
+    outbox.deliver_outbox()
     assert channel_delivery.deliver_channels() == 0 and len(service.requests) == 2
 
 

@@ -18,7 +18,7 @@ from app.models import (
     Window,
     WindowItem,
 )
-from app.services import close_rows, closing, notification_texts
+from app.services import close_rows, closing, codes, notification_texts
 from tests.support.batches import count, place, snapshot
 
 
@@ -202,7 +202,7 @@ def test_crash_half_way_changes_nothing_and_the_next_run_completes(
     # Two paid orders a chunk: the power goes when the second chunk's codes are issued, after the
     # first chunk was settled, coded and refunded.
     monkeypatch.setattr(close_rows, "CHUNK", 2)
-    real_issue = close_rows.issue_codes
+    real_issue = codes.issue_codes
     calls = []
 
     def crash_on_second(*args):
@@ -211,13 +211,13 @@ def test_crash_half_way_changes_nothing_and_the_next_run_completes(
             raise RuntimeError("power cut")
         return real_issue(*args)
 
-    monkeypatch.setattr(close_rows, "issue_codes", crash_on_second)
+    monkeypatch.setattr(codes, "issue_codes", crash_on_second)
     with pytest.raises(RuntimeError):
         closing.close_window(window.id)
     assert snapshot(window.id) == before
     assert before["window"] == "open"
 
-    monkeypatch.setattr(close_rows, "issue_codes", real_issue)
+    monkeypatch.setattr(codes, "issue_codes", real_issue)
     assert closing.close_due_windows() == 1
     statuses = sorted(db.session.scalars(select(Order.status).where(Order.window_id == window.id)))
     assert statuses == ["cancelled", "confirmed", "confirmed", "confirmed", "confirmed", "failed"]

@@ -1,4 +1,9 @@
+from sqlalchemy import func, select
+
+from app.extensions import db
 from app.jobs import JOBS, build_scheduler, resolve
+from app.models import Notification
+from app.services import notifications, outbox
 
 
 def test_every_job_resolves_to_a_service_function(app):
@@ -14,26 +19,17 @@ def test_scheduler_registers_each_job_once_under_a_stable_id(app):
 
 
 def test_outbox_delivery_is_safe_to_rerun(app, make_user):
-    from sqlalchemy import func, select
-
-    from app.extensions import db
-    from app.models import Notification
-    from app.services import notifications
-
     user = make_user()
     notifications.enqueue("test", user_ids=[user.id, user.id], title="hello")
     db.session.commit()
-    assert notifications.deliver_outbox() == 1
-    assert notifications.deliver_outbox() == 0
+    assert outbox.deliver_outbox() == 1
+    assert outbox.deliver_outbox() == 0
     assert db.session.scalar(select(func.count()).select_from(Notification)) == 1
     assert notifications.unread_count(user.id) == 1
 
 
 def test_rolled_back_change_sends_nothing(app, make_user):
-    from app.extensions import db
-    from app.services import notifications
-
     user = make_user()
     notifications.enqueue("test", user_ids=[user.id], title="never")
     db.session.rollback()
-    assert notifications.deliver_outbox() == 0
+    assert outbox.deliver_outbox() == 0

@@ -9,7 +9,15 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditRecord, Notification, OrderItem, PickupCode, Redemption
-from app.services import clock, codes, notifications, offline_conflicts, offline_manifest, offline_sync, redemption
+from app.services import (
+    clock,
+    codes,
+    offline_conflicts,
+    offline_manifest,
+    offline_sync,
+    outbox,
+    redemption,
+)
 from app.services.errors import NotYourPickupPoint, ValidationFailed
 from tests.support.pickup import Bags
 
@@ -100,7 +108,7 @@ def test_second_offline_device_gets_a_conflict_and_the_leader_is_alerted_once(ba
     (lost,) = offline_sync.sync(other, bag.point.id, [second])
     assert lost["outcome"] == "conflict" and lost["redeemed_by"] == bag.staff.name
     assert offline_sync.sync(other, bag.point.id, [second])[0]["outcome"] == "conflict"  # replay
-    notifications.deliver_outbox()
+    outbox.deliver_outbox()
     alerts = db.session.scalars(select(Notification).where(Notification.user_id == bag.leader.user_id)).all()
     assert len([n for n in alerts if "conflict" in n.title]) == 1
     (conflict,) = offline_conflicts.recent(bag.point.id)

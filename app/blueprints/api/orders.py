@@ -20,7 +20,7 @@ from app.blueprints.shop.labels import status_label
 from app.blueprints.shop.views import order_rate_limit
 from app.extensions import csrf, limiter
 from app.models import Order
-from app.services import codes, ordering, payments
+from app.services import codes, order_links, ordering, payments
 from app.services.errors import ValidationFailed
 from app.services.text import mask_phone
 
@@ -182,7 +182,7 @@ def place_order(slug: str):
     description="The pickup code and QR payload appear once the order is confirmed.",
 )
 def get_order(token: str):
-    return respond(_order_out(ordering.get_order_by_token(token)))
+    return respond(_order_out(order_links.get_order_by_token(token)))
 
 
 @bp.post("/orders/<token>/cancel")

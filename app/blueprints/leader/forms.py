@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
 
-from app.services.catalog import has_control_chars
+from app.services.checks import has_control_chars
 from app.services.points import MAX_CAPACITY
 
 

@@ -22,7 +22,8 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
-from app.services.catalog import MAX_ADD_STOCK, MAX_PRICE_FEN, MAX_STOCK, has_control_chars
+from app.services.catalog import MAX_ADD_STOCK, MAX_PRICE_FEN, MAX_STOCK
+from app.services.checks import has_control_chars
 from app.services.text import parse_yuan
 
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]

@@ -8,13 +8,13 @@ from flask_babel import gettext as _
 from app.blueprints.payments import bp
 from app.blueprints.shop.forms import ActionForm
 from app.extensions import csrf
-from app.services import ordering, payments
+from app.services import order_links, payments
 from app.services.errors import DomainError, NotFound
 
 
 @bp.get("/simulator/<token>")
 def simulator(token: str):
-    order = ordering.get_order_by_token(token)
+    order = order_links.get_order_by_token(token)
     response = render_template("payments/simulator.html", order=order, form=ActionForm())
     return response, 200, {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
 

@@ -8,14 +8,14 @@ from flask_babel import gettext as _
 from app.blueprints.shop import bp
 from app.blueprints.shop.views import _render_order, order_rate_limit
 from app.extensions import limiter
-from app.services import after_sales, ordering
+from app.services import after_sales, order_links
 from app.services.errors import DomainError, NotFound
 
 
 @bp.post("/o/<token>/after-sales")
 @limiter.limit(order_rate_limit)
 def after_sales_open(token: str):
-    order = ordering.get_order_by_token(token)
+    order = order_links.get_order_by_token(token)
     try:
         after_sales.open_from_form(order, request.form, request.files, opened_by="customer")
     except NotFound:

@@ -14,7 +14,7 @@ from app.blueprints.shop import bp
 from app.blueprints.shop.forms import ActionForm, OrderForm
 from app.blueprints.shop.labels import provider_label, status_label
 from app.extensions import limiter
-from app.services import after_sales, codes, ordering, payments
+from app.services import after_sales, codes, order_links, ordering, payments
 from app.services.errors import DomainError, NotFound, ValidationFailed
 
 _QTY_FIELD = re.compile(r"^qty-(\d{1,12})$")
@@ -117,12 +117,12 @@ def product_image(name: str):
 
 @bp.get("/o/<token>")
 def order_page(token: str):
-    return _render_order(ordering.get_order_by_token(token))
+    return _render_order(order_links.get_order_by_token(token))
 
 
 @bp.get("/o/<token>/qr.png")
 def order_qr(token: str):
-    code = ordering.live_code(ordering.get_order_by_token(token))
+    code = ordering.live_code(order_links.get_order_by_token(token))
     if code is None:
         raise NotFound()
     return Response(codes.qr_png(codes.qr_text(code)), mimetype="image/png")
@@ -136,7 +136,7 @@ def cancel(token: str):
     except NotFound:
         raise
     except DomainError as exc:
-        return _render_order(ordering.get_order_by_token(token), exc, exc.status)
+        return _render_order(order_links.get_order_by_token(token), exc, exc.status)
     flash(_("Your order was cancelled."), "success")
     return redirect(url_for("shop.order_page", token=token), code=303)
 
