@@ -1,0 +1,1 @@
+"""Users, merchants and their teams, leaders; sign-ins and API tokens."""

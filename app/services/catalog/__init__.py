@@ -1,0 +1,1 @@
+"""A merchant's products: prices, stock and stock alerts, photos, Excel import and export, scheduled listing."""

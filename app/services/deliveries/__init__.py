@@ -1,0 +1,1 @@
+"""Delivery batches: picking, dispatch, arrival with shortages, and their documents and labels."""

@@ -1,0 +1,1 @@
+"""What a leader reads: today, orders, customers, exceptions, the pickup overview."""

@@ -1,0 +1,1 @@
+"""Running the deployment: job leases, backups, health, the demo data."""
