@@ -133,7 +133,7 @@ def _init_extensions(app: Flask) -> None:
     # "basic", not "strong": "strong" signs a user out whenever their address or User-Agent
     # changes, which phones do all day (Wi-Fi to 4G, "desktop site"), and it protects little:
     # whoever can copy a cookie can copy a User-Agent. A copied cookie is stopped instead by
-    # ending the sign-in server-side (services/sessions.py): logout, password change, deactivation.
+    # ending the sign-in server-side (services/accounts/sessions.py): logout, password change, deactivation.
     login_manager.session_protection = "basic"
     login_manager.id_attribute = "get_session_key"
 
@@ -141,13 +141,13 @@ def _init_extensions(app: Flask) -> None:
     def load_user(key: str):
         # The cookies carry a sign-in's key (User.get_session_key), not the user id: one query
         # finds the user through a sign-in that has not ended (an old cookie's user id: nobody).
-        from app.services.sessions import user_for_key
+        from app.services.accounts.sessions import user_for_key
 
         return user_for_key(key)
 
     @login_manager.request_loader
     def load_user_from_token(request):
-        from app.services.tokens import user_for_bearer
+        from app.services.accounts.tokens import user_for_bearer
 
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer ") and request.path.startswith("/api/"):

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
-from app.services.errors import DomainError, ValidationFailed
+from app.services.core.errors import DomainError, ValidationFailed
 
 GIL_SWITCH_INTERVAL_S = 0.001
 
@@ -26,7 +26,7 @@ def register(app: Flask) -> None:
     @click.password_option()
     def create_admin(name, phone, email, password):
         """Create a platform admin."""
-        from app.services.accounts import create_user
+        from app.services.accounts.accounts import create_user
 
         try:
             user = create_user(name, password, phone=phone, email=email, is_admin=True)
@@ -42,7 +42,7 @@ def register(app: Flask) -> None:
     @click.password_option()
     def create_merchant_cmd(name, owner_name, phone, email, password):
         """Create a merchant with its owner user."""
-        from app.services.accounts import create_merchant
+        from app.services.accounts.accounts import create_merchant
 
         try:
             merchant = create_merchant(name, owner_name, password, owner_phone=phone, owner_email=email)
@@ -58,7 +58,7 @@ def register(app: Flask) -> None:
     @click.password_option()
     def create_leader_cmd(community, name, phone, email, password):
         """Create a leader with their user."""
-        from app.services.accounts import create_leader
+        from app.services.accounts.accounts import create_leader
 
         try:
             leader = create_leader(community, name, password, phone=phone, email=email)
@@ -88,7 +88,7 @@ def register(app: Flask) -> None:
     @jobs_group.command("status")
     def jobs_status():
         """Show each scheduled job's lease: who runs it now, when it is due, its last run."""
-        from app.services.job_leases import status
+        from app.services.ops.job_leases import status
 
         rows = status()
         if not rows:
@@ -165,7 +165,7 @@ def register(app: Flask) -> None:
     def seed_demo_cmd():
         """Seed demo data into an empty database, all or nothing, and print the logins
         (re-running keeps existing data)."""
-        from app.services.demo import DemoRefused, seed_demo
+        from app.services.ops.demo import DemoRefused, seed_demo
 
         try:
             lines = seed_demo()
@@ -187,7 +187,7 @@ def register(app: Flask) -> None:
         a PATH ending in / is a folder, created if missing; default instance/backups/. An
         existing file is never replaced.
         """
-        from app.services.backups import BackupRefused, take_backup
+        from app.services.ops.backups import BackupRefused, take_backup
 
         try:
             info = take_backup(path)
@@ -204,7 +204,7 @@ def register(app: Flask) -> None:
 
         Without --yes only checks the backup. Stop the app and every scheduler first.
         """
-        from app.services.backups import BackupRefused, check_restorable, restore_backup, sqlite_database
+        from app.services.ops.backups import BackupRefused, check_restorable, restore_backup, sqlite_database
 
         try:
             database = sqlite_database()

@@ -109,7 +109,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # threshold (app/engine_checkpoints.py).
         "SQLITE_BACKGROUND_CHECKPOINTS": _bool(env.get("SQLITE_BACKGROUND_CHECKPOINTS"), True),
         # Robots and webhooks may only be called on public https addresses unless this is set
-        # (a closed network, or the tests' loopback receivers): see services/channels.py.
+        # (a closed network, or the tests' loopback receivers): see services/notify/channels.py.
         "WEBHOOK_ALLOW_PRIVATE": _bool(env.get("WEBHOOK_ALLOW_PRIVATE"), False),
         # Optional email channel: the operator's SMTP server (no SMTP_HOST: no email channel).
         "SMTP_HOST": env.get("SMTP_HOST", ""),

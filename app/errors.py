@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from app import metrics
 from app.blueprints.access import wants_json
 from app.extensions import db
-from app.services.errors import DomainError, NotFound
+from app.services.core.errors import DomainError, NotFound
 
 log = logging.getLogger(__name__)
 

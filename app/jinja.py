@@ -18,8 +18,8 @@ from flask import Flask
 from flask_babel import get_locale
 from flask_login import current_user
 
-from app.services import clock
-from app.services.text import mask_name, mask_phone
+from app.services.core import clock
+from app.services.core.text import mask_name, mask_phone
 
 
 def _locale():
@@ -108,7 +108,7 @@ def register(app: Flask) -> None:
     @app.context_processor
     def inject_globals():
         from app.permissions import roles_of
-        from app.services.notifications import unread_count
+        from app.services.notify.notifications import unread_count
 
         roles = roles_of(current_user) if current_user.is_authenticated else set()
         unread = unread_count(current_user.id) if current_user.is_authenticated else 0

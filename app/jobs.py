@@ -1,7 +1,7 @@
 """APScheduler wiring. Each job calls one service, has a stable id, and is safe to re-run.
 
 Any number of processes may run a scheduler (web hosts, `flask scheduler`): every tick a process
-claims the job's lease row first (services/job_leases.py), so each due job runs in one process,
+claims the job's lease row first (services/ops/job_leases.py), so each due job runs in one process,
 once per interval across all of them. `flask jobs <id>` runs a job at once, without the lease.
 """
 
@@ -22,16 +22,16 @@ log = logging.getLogger(__name__)
 
 # job id -> "module:function". Every function takes no arguments and returns a count.
 JOBS: dict[str, str] = {
-    "open-windows": "app.services.windows:open_due_windows",
-    "close-windows": "app.services.closing:close_due_windows",
-    "scan-stock": "app.services.stock:scan_stock_alerts",
-    "announce-closing-soon": "app.services.window_reminders:announce_closing_soon",
-    "notify-uncollected": "app.services.uncollected:notify_overdue",
-    "build-documents": "app.services.document_jobs:build_documents",
-    "apply-listing-schedule": "app.services.listing_schedule:apply_listing_schedule",
-    "roll-up-sales": "app.services.sales_rollup:roll_up_sales",
-    "deliver-outbox": "app.services.outbox:deliver_outbox",
-    "deliver-channels": "app.services.channel_delivery:deliver_channels",
+    "open-windows": "app.services.windows.windows:open_due_windows",
+    "close-windows": "app.services.closing.closing:close_due_windows",
+    "scan-stock": "app.services.catalog.stock:scan_stock_alerts",
+    "announce-closing-soon": "app.services.windows.window_reminders:announce_closing_soon",
+    "notify-uncollected": "app.services.pickup.uncollected:notify_overdue",
+    "build-documents": "app.services.deliveries.document_jobs:build_documents",
+    "apply-listing-schedule": "app.services.catalog.listing_schedule:apply_listing_schedule",
+    "roll-up-sales": "app.services.reports.sales_rollup:roll_up_sales",
+    "deliver-outbox": "app.services.notify.outbox:deliver_outbox",
+    "deliver-channels": "app.services.notify.channel_delivery:deliver_channels",
 }
 
 
@@ -45,7 +45,7 @@ def run_job(app: Flask, job_id: str, holder: str | None = None) -> int:
     With a `holder` (a scheduler's tick) the job runs only if this process wins its lease."""
     with app.app_context():
         from app.extensions import db
-        from app.services import job_leases
+        from app.services.ops import job_leases
 
         interval = timedelta(seconds=app.config["SCHEDULER_INTERVAL_SECONDS"])
         lease = timedelta(seconds=app.config["JOB_LEASE_SECONDS"])
@@ -98,7 +98,7 @@ class _LeaseKeeper:
 
     def _beat(self) -> None:
         from app.extensions import db
-        from app.services import job_leases
+        from app.services.ops import job_leases
 
         while not self.stop.wait(self.lease.total_seconds() / 3):
             with self.app.app_context():
@@ -117,7 +117,7 @@ def build_scheduler(app: Flask, *, blocking: bool = False):
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    from app.services.job_leases import new_holder
+    from app.services.ops.job_leases import new_holder
 
     scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone="UTC")
     seconds = app.config["SCHEDULER_INTERVAL_SECONDS"]

@@ -82,7 +82,7 @@ class _DatabaseFigures:
         self.job_ids = job_ids
 
     def collect(self):
-        from app.services import health
+        from app.services.ops import health
 
         up = GaugeMetricFamily("groupbuy_database_up", "1 if /metrics could read the database.")
         try:

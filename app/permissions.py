@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select, union
 
 from app.extensions import db
 from app.models import Leader, Merchant, MerchantMember, PickupPoint, PickupStaff, User
-from app.services.errors import NotFound
+from app.services.core.errors import NotFound
 
 
 def membership_of(user: User) -> MerchantMember | None:

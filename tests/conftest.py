@@ -120,7 +120,7 @@ def client(app):
 
 @pytest.fixture
 def frozen_clock(app):
-    """Set `frozen_clock.now` to move time; services read it through app.services.clock."""
+    """Set `frozen_clock.now` to move time; services read it through app.services.core.clock."""
 
     class Clock:
         now = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
@@ -317,7 +317,8 @@ def make_order():
     import secrets as _secrets
 
     from app.models import Order, OrderEvent, OrderItem
-    from app.services import codes, reservations
+    from app.services.orders import reservations
+    from app.services.pickup import codes
 
     def make(window, point, lines, *, status="paid", phone=None, name="张三", provider="simulator", batch=None):
         n = next(_seq)

@@ -79,8 +79,8 @@ AREA_ATTR = "_merchant_area"
 
 
 def merchant_area_required(area: str):
-    """A member of a merchant allowed `area` (services/merchant_team.py); others get 403."""
-    from app.services import merchant_team
+    """A member of a merchant allowed `area` (services/accounts/merchant_team.py); others get 403."""
+    from app.services.accounts import merchant_team
 
     if area not in merchant_team.AREAS:
         raise ValueError(f"unknown merchant area {area!r}")

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models.types import UTCDateTime, utcnow
 
 MEMBER_ROLES = ("owner", "staff")
-# The parts of the merchant portal a staff member may be allowed (services/merchant_team.py).
+# The parts of the merchant portal a staff member may be allowed (services/accounts/merchant_team.py).
 MERCHANT_AREAS = ("products", "windows", "batches", "after_sales", "finance", "reports")
 
 
@@ -32,7 +32,7 @@ class User(UserMixin, db.Model):
     memberships: Mapped[list[MerchantMember]] = relationship(back_populates="user")
     leader: Mapped[Leader | None] = relationship(back_populates="user", uselist=False)
 
-    # The key of the sign-in this request came with (services/sessions.py); not a column.
+    # The key of the sign-in this request came with (services/accounts/sessions.py); not a column.
     session_key = None
 
     @property

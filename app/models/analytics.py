@@ -1,7 +1,7 @@
 """Sales summaries for the merchant's reports, rolled up from the payment and refund ledgers.
 
 Reports never scan orders: at a million orders that is seconds, not milliseconds. The rollup job
-(services/sales_rollup.py) folds each payment and refund into these rows exactly once, keyed by
+(services/reports/sales_rollup.py) folds each payment and refund into these rows exactly once, keyed by
 the deployment-local day the money moved, so a range of days is a handful of index reads.
 """
 
@@ -104,7 +104,7 @@ class CustomerDay(db.Model):
 
 
 class CustomerSketch(db.Model):
-    """A HyperLogLog sketch of the merchant's customers on one day (services/customer_counts.py).
+    """A HyperLogLog sketch of the merchant's customers on one day (services/reports/customer_counts.py).
 
     Counting distinct phones over a month of a busy merchant's customer days is tens of
     thousands of rows; merging thirty 4 KiB sketches is not. Used only past EXACT_LIMIT rows."""

@@ -34,7 +34,7 @@ class Product(db.Model):
     # The product's photo: "<hex>.jpg" (≤ 1600 px) beside "<hex>-thumb.jpg" (320 px) under
     # UPLOAD_DIR/products/; a new photo gets a new name, so the files can be cached forever.
     image_name: Mapped[str | None] = mapped_column(String(64))
-    # Scheduled listing and unlisting (services/listing_schedule.py): applied by a job, then cleared.
+    # Scheduled listing and unlisting (services/catalog/listing_schedule.py): applied by a job, then cleared.
     list_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     unlist_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     # True from the moment stock crosses down to the threshold until it is raised above it:

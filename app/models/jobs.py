@@ -2,7 +2,7 @@
 
 Any number of processes may run the scheduler (web hosts, `flask scheduler`). Each tick a process
 claims the job's row by compare-and-set before running it, so a due job runs in one process
-only, and once per interval across all of them; see services/job_leases.py.
+only, and once per interval across all of them; see services/ops/job_leases.py.
 """
 
 from __future__ import annotations

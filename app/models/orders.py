@@ -81,7 +81,7 @@ class OrderItem(db.Model):
     __tablename__ = "order_items"
     __table_args__ = (
         # Shortages are rare: a partial index holds only the short lines, so a window's shortage
-        # total is a few index reads however many lines it sold (services/sales_reports.py).
+        # total is a few index reads however many lines it sold (services/reports/sales_reports.py).
         Index(
             "ix_order_items_shortages",
             "window_item_id",
@@ -93,7 +93,7 @@ class OrderItem(db.Model):
         CheckConstraint("shortage_qty >= 0 AND shortage_qty <= quantity", name="shortage_in_range"),
         CheckConstraint("redeemed_qty >= 0 AND redeemed_qty + shortage_qty <= quantity", name="redeemed_in_range"),
         # A line is never refunded beyond what was paid for it (DESIGN.md §4.10). The refund path
-        # keeps it by compare-and-set (services/refunds.py); this is the database's last word.
+        # keeps it by compare-and-set (services/orders/refunds.py); this is the database's last word.
         CheckConstraint("refunded_fen >= 0 AND refunded_fen <= unit_price_fen * quantity", name="refunded_in_range"),
     )
 

@@ -30,7 +30,7 @@ class Payment(db.Model):
     late: Mapped[bool] = mapped_column(default=False)
     recorded_by: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Folded into the sales summaries (services/sales_rollup.py); set once, by compare-and-set.
+    # Folded into the sales summaries (services/reports/sales_rollup.py); set once, by compare-and-set.
     summarized: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     order: Mapped[Order] = relationship()

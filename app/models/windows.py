@@ -59,7 +59,7 @@ class WindowItem(db.Model):
     # WindowLeaderQuota row marked explicit overrides it for one leader.
     per_leader_quota: Mapped[int | None]
     # Whether any leader has an explicit quota row: with this false and no default, reserving
-    # skips the per-leader step. Kept by app.services.leader_quotas under this row's lock.
+    # skips the per-leader step. Kept by app.services.windows.leader_quotas under this row's lock.
     has_leader_overrides: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Minimum group size counts paid orders containing the item (people, as 成团 does).
     min_group_size: Mapped[int] = mapped_column(default=1)
@@ -96,8 +96,8 @@ class WindowLeaderQuota(db.Model):
     0 stops the leader selling it). Rows with `explicit` false carry the default for a leader
     who bought under it; their quota follows the default when the merchant changes it. A
     leader with no row and no default is not capped. `sold` counts units the leader's live
-    orders hold; it moves only through app.services.reservations (conditional statements)
-    and app.services.leader_quotas, and the database refuses `sold > quota`.
+    orders hold; it moves only through app.services.orders.reservations (conditional statements)
+    and app.services.windows.leader_quotas, and the database refuses `sold > quota`.
     """
 
     __tablename__ = "window_leader_quotas"

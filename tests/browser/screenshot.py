@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from tests.support.live_server import LiveServer  # noqa: E402
 
 PHONE = {"width": 390, "height": 844}
-LEADER_PHONE = "13800000002"  # 阳光小区, see app/services/demo.py
+LEADER_PHONE = "13800000002"  # 阳光小区, see app/services/ops/demo.py
 PASSWORD = "groupbuy123"  # noqa: S105 - the published demo password
 LIVE_TITLE = "今日鲜果蔬菜团"
 CUSTOMER = "13911110001"  # 张阿姨: paid, closed, arrived: her order shows a pickup code

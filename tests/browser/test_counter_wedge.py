@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from app.services import codes
+from app.services.pickup import codes
 from tests.support.browser import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.sqlite_only]

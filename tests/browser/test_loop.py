@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import Order, PickupCode, Window
-from app.services import clock
+from app.services.core import clock
 from tests.support.browser import log_in, no_horizontal_scroll, run_job
 
 pytestmark = [pytest.mark.browser, pytest.mark.sqlite_only]

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import NotificationChannel
-from app.services import notifications
+from app.services.notify import notifications
 from tests.support.browser import log_in, run_job
 from tests.support.push_keys import Browser
 from tests.support.receiver import Receiver

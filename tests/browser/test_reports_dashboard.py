@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from app.services import clock, sales_rollup
+from app.services.core import clock
+from app.services.reports import sales_rollup
 from tests.support import sales
 from tests.support.browser import log_in, no_horizontal_scroll
 

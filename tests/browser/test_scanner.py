@@ -12,7 +12,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Notification, Order, PickupCode, PickupStaff, Redemption
-from app.services import codes, labels, outbox
+from app.services.deliveries import labels
+from app.services.notify import outbox
+from app.services.pickup import codes
 from tests.support.browser import log_in
 from tests.support.code_leaks import leaks
 from tests.support.fake_camera import shown_then_taken_away

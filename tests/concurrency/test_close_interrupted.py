@@ -54,9 +54,9 @@ MARKER = "HALF-WAY"
 CHILD = f"""
 import logging, os, signal, sys
 
-from app.services import close_rows
+from app.services.core import bulk_rows
 
-close_rows.CHUNK = {CHUNK}
+bulk_rows.CHUNK = {CHUNK}
 
 
 class FreezeHalfWay(logging.Handler):
@@ -68,7 +68,7 @@ class FreezeHalfWay(logging.Handler):
 
 
 logging.basicConfig(level=logging.INFO)
-logging.getLogger("app.services.closing").addHandler(FreezeHalfWay())
+logging.getLogger("app.services.closing.closing").addHandler(FreezeHalfWay())
 from flask.cli import main
 
 sys.argv = ["flask", "jobs", "close-windows"]

@@ -166,7 +166,8 @@ def test_payment_committing_while_close_runs_is_honoured(
     import threading
     import time
 
-    from app.services import closing, payments
+    from app.services.closing import closing
+    from app.services.orders import payments
 
     merchant = make_merchant()
     product = make_product(merchant, stock=10)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Order, OrderItem, Product, WindowItem, WindowLeaderQuota
-from app.services import leader_quotas
+from app.services.windows import leader_quotas
 from tests.support.shop import ShopBuilder
 
 WORKERS = 50

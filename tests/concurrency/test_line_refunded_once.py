@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AfterSalesRequest, DeliveryBatch, MerchantMember, OrderItem, Refund, User
-from app.services import after_sales
+from app.services.orders import after_sales
 from tests.conftest import PASSWORD
 from tests.support.forms import csrf_from
 from tests.support.money import assert_money_adds_up, paid_online

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditRecord, OutboxMessage, PickupCode, PickupStaff, Redemption
-from app.services import clock, tokens
+from app.services.accounts import tokens
+from app.services.core import clock
 from tests.concurrency.test_redeem_once import _all_at_once, _scalar
 from tests.support.pickup import Bags
 

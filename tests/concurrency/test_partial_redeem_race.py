@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Order, OrderItem, PickupCode, Redemption
-from app.services import tokens
+from app.services.accounts import tokens
 from tests.support.pickup import Bags
 
 CLIENTS = 10

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditRecord, Order, PickupCode, PickupStaff, Redemption
-from app.services import tokens
+from app.services.accounts import tokens
 from tests.conftest import PASSWORD
 from tests.support.forms import csrf_from
 from tests.support.pickup import Bags

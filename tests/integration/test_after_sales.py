@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AfterSalesRequest, AuditRecord, MerchantMember, Order, OutboxMessage, Refund, User
-from app.services import after_sales, photos
+from app.services.core import photos
+from app.services.orders import after_sales
 from tests.support.forms import csrf_from
 from tests.support.money import paid_online
 from tests.support.pickup import Bags
@@ -112,7 +113,7 @@ def test_customer_opens_a_request_and_the_merchant_refunds_part_of_it(client, lo
 
 
 def test_a_partly_collected_order_can_be_refunded_and_the_rest_still_waits(client, login, bag, make_user):
-    from app.services import redemption_lines  # noqa: F401 - the order stays as redemption left it
+    from app.services.pickup import redemption_lines  # noqa: F401 - the order stays as redemption left it
 
     first = bag.order.items[0]
     first.redeemed_qty = 1

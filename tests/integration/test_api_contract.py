@@ -136,7 +136,7 @@ def test_documented_code_pattern_agrees_with_the_counter(app, make_user, make_po
     staff = make_user("店员")
     point = make_point(staff=[staff])
     db.session.commit()
-    from app.services.tokens import create_token
+    from app.services.accounts.tokens import create_token
 
     _token, plain = create_token(staff, "scanner")
     client = isolated_client(app)

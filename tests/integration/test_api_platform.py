@@ -11,8 +11,8 @@ from app.blueprints.api.common import parse
 from app.blueprints.api.openapi import OPERATION_ATTR
 from app.extensions import db
 from app.models import User
-from app.services.errors import ValidationFailed
-from app.services.tokens import create_token
+from app.services.accounts.tokens import create_token
+from app.services.core.errors import ValidationFailed
 from tests.support.forms import csrf_from
 from tests.support.platform import isolated_client
 

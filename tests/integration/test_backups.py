@@ -17,7 +17,7 @@ from sqlalchemy import text
 from app import create_app
 from app.extensions import db
 from app.models import PickupPoint, Window, WindowItem
-from app.services.backups import take_backup
+from app.services.ops.backups import take_backup
 from tests.conftest import SECRET
 
 STOCK = 100_000
@@ -243,7 +243,7 @@ def test_backup_into_a_missing_folder_without_the_slash_is_refused_and_creates_n
 
 @pytest.mark.sqlite_only
 def test_backup_that_fails_removes_the_folder_it_created(app, some_orders, tmp_path, monkeypatch):
-    from app.services import backups
+    from app.services.ops import backups
 
     def disk_full(*_args, **_kwargs):
         raise backups.BackupRefused("No space left on device.")

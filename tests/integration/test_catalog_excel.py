@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditRecord, MerchantMember, Product, StockAlert, User
-from app.services import catalog_excel
+from app.services.catalog import catalog_excel
 from tests.support.forms import csrf_from
 
 EN = ["ID", "Name", "Spec / unit", "Category", "Subcategory", "Price (yuan)", "Stock", "Low-stock alert at", "Listed"]

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Product
-from app.services import tokens
+from app.services.accounts import tokens
 from tests.support.forms import csrf_from
 
 GOOD = {

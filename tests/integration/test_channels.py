@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import ChannelDelivery, NotificationChannel, OutboxMessage
-from app.services import channel_delivery, channels, notifications, outbox
-from app.services.errors import NotFound, ValidationFailed
+from app.services.core.errors import NotFound, ValidationFailed
+from app.services.notify import channel_delivery, channels, notifications, outbox
 from tests.support.forms import post_form
 from tests.support.platform import isolated_client
 from tests.support.receiver import Receiver

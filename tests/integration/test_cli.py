@@ -74,7 +74,7 @@ def test_every_job_has_a_run_once_command(app):
 def test_jobs_status_shows_who_holds_each_job_and_its_last_run(app, frozen_clock):
     from datetime import timedelta
 
-    from app.services import job_leases
+    from app.services.ops import job_leases
 
     runner = app.test_cli_runner()
     assert "no scheduled job has run yet" in runner.invoke(args=["jobs", "status"]).output

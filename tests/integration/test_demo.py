@@ -25,10 +25,11 @@ from app.models import (
     User,
     Window,
 )
-from app.services import clock, closing
-from app.services.demo import seed_demo
-from app.services.demo_timeline import HISTORY_DAYS
-from app.services.errors import ValidationFailed
+from app.services.closing import closing
+from app.services.core import clock
+from app.services.core.errors import ValidationFailed
+from app.services.ops.demo import seed_demo
+from app.services.ops.demo_timeline import HISTORY_DAYS
 from tests.support.forms import csrf_from
 
 

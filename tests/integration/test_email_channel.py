@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ChannelDelivery
-from app.services import channel_delivery, channels, notifications, outbox
-from app.services.errors import ValidationFailed
-from app.services.notification_texts import N_, message
+from app.services.core.errors import ValidationFailed
+from app.services.notify import channel_delivery, channels, notifications, outbox
+from app.services.notify.notification_texts import N_, message
 from tests.support.forms import post_form
 from tests.support.platform import isolated_client
 

@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditRecord, MerchantMember, Order, WindowItem, WindowLeaderQuota
-from app.services import leader_quotas, ordering
+from app.services.orders import ordering
+from app.services.windows import leader_quotas
 from tests.support.forms import csrf_from
 from tests.support.merchant_api import bearer
 from tests.support.shop import ShopBuilder

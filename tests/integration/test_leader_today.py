@@ -5,7 +5,8 @@ from datetime import timedelta
 
 from app.extensions import db
 from app.models import Order
-from app.services import clock, notifications, outbox
+from app.services.core import clock
+from app.services.notify import notifications, outbox
 
 
 def test_today_shows_sales_so_far_overdue_bags_and_unread_alerts(

@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AfterSalesRequest, Order, OrderItem, Refund, User
-from app.services import after_sales, closing, ordering, payments
-from app.services.errors import RefundTooLarge
+from app.services.closing import closing
+from app.services.core.errors import RefundTooLarge
+from app.services.orders import after_sales, ordering, payments
 from tests.support.batches import place
 from tests.support.forms import csrf_from
 from tests.support.money import assert_money_adds_up, paid_online

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from app.extensions import db
 from app.models import MerchantMember
-from app.services import sales_rollup
+from app.services.reports import sales_rollup
 from tests.support import sales
 from tests.support.sales import local
 
@@ -161,7 +161,7 @@ def test_dashboard_in_chinese(client, owner_shop):
 
 
 def test_a_busy_merchants_month_shows_estimated_customers(client, owner_shop, monkeypatch):
-    from app.services import customer_counts
+    from app.services.reports import customer_counts
 
     monkeypatch.setattr(customer_counts, "EXACT_LIMIT", 1)
     html = client.get("/merchant/reports?range=30d").get_data(as_text=True)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditRecord, MerchantInvitation, MerchantMember, User
-from app.services import merchant_team
+from app.services.accounts import merchant_team
 from tests.conftest import PASSWORD
 from tests.support.forms import csrf_from
 from tests.support.platform import isolated_client

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import DeliveryBatch, Window, WindowItem, WindowLeader
-from app.services.windows import open_due_windows
+from app.services.windows.windows import open_due_windows
 from tests.support.forms import csrf_from
 from tests.support.merchant import T0, make_order_row
 

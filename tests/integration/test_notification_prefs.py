@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Notification, NotificationMute
-from app.services import notification_prefs, notifications, outbox
+from app.services.notify import notification_prefs, notifications, outbox
 from tests.support.forms import csrf_from
 from tests.support.platform import isolated_client
 

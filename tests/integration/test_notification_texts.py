@@ -4,8 +4,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Notification, User
-from app.services import notifications, outbox
-from app.services.notification_texts import N_, message, render
+from app.services.notify import notifications, outbox
+from app.services.notify.notification_texts import N_, message, render
 
 
 def test_each_reader_gets_the_notification_in_their_own_language(app, make_user):

@@ -13,7 +13,7 @@ from app import create_app
 from app.extensions import db
 from app.jobs import JOBS
 from app.models import ChannelDelivery, JobRun, NotificationChannel, OutboxMessage
-from app.services.health import CHECKS
+from app.services.ops.health import CHECKS
 from tests.support.platform import isolated_client
 
 STALE = 600

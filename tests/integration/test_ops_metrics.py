@@ -19,7 +19,7 @@ from app import jobs
 from app.extensions import db
 from app.log_format import JsonFormatter, formatter
 from app.models import OutboxMessage
-from app.services import closing
+from app.services.closing import closing
 from tests.conftest import PASSWORD, SECRET
 from tests.support.forms import csrf_from
 from tests.support.live_server import ROOT, free_port, stop_process
@@ -228,11 +228,13 @@ def test_a_standalone_scheduler_serves_its_own_job_metrics(app, tmp_path):
 
 
 def test_json_log_lines_carry_time_level_logger_message_request_id_and_endpoint(app):
-    record = logging.LogRecord("app.services.closing", logging.INFO, __file__, 1, "window %s closed", (7,), None)
+    record = logging.LogRecord(
+        "app.services.closing.closing", logging.INFO, __file__, 1, "window %s closed", (7,), None
+    )
     with app.test_request_context("/api/v1/me", headers={"X-Request-Id": "req-1234abcd"}):
         app.preprocess_request()
         line = json.loads(JsonFormatter().format(record))
-    assert line["level"] == "INFO" and line["logger"] == "app.services.closing"
+    assert line["level"] == "INFO" and line["logger"] == "app.services.closing.closing"
     assert line["message"] == "window 7 closed"
     assert line["request_id"] == "req-1234abcd" and line["endpoint"] == "api.me"
     assert datetime.fromisoformat(line["time"]).tzinfo is not None

@@ -23,7 +23,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ChannelDelivery
-from app.services import channel_delivery, channels, notifications, outbound_http, outbox, push
+from app.services.core import outbound_http
+from app.services.notify import channel_delivery, channels, notifications, outbox, push
 from tests.support.push_keys import Browser
 from tests.support.receiver import Receiver
 

@@ -5,8 +5,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Order, Payment
-from app.services import ordering
-from app.services.payment_providers import sign_simulator_body
+from app.services.orders import ordering
+from app.services.orders.payment_providers import sign_simulator_body
 from tests.support.forms import csrf_from
 from tests.support.shop import ShopBuilder
 

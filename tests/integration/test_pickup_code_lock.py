@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditRecord, PickupStaff, User
-from app.services import tokens
+from app.services.accounts import tokens
 from tests.support.forms import csrf_from
 from tests.support.pickup import Bags, confirm_fields
 

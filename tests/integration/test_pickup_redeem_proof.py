@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditRecord, PickupCode, PickupStaff, Redemption
-from app.services import codes, tokens
+from app.services.accounts import tokens
+from app.services.pickup import codes
 from tests.support.forms import csrf_from
 from tests.support.pickup import Bags, confirm_fields, items_of
 

@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditRecord, Product
-from app.services import listing_schedule, photos, product_images
+from app.services.catalog import listing_schedule, product_images
+from app.services.core import photos
 from tests.support.forms import csrf_from
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import ChannelDelivery, NotificationChannel
-from app.services import channel_delivery, notifications, outbox, push
+from app.services.notify import channel_delivery, notifications, outbox, push
 from tests.support.forms import csrf_from
 from tests.support.platform import isolated_client
 from tests.support.push_keys import Browser, unb64url

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import PickupCode, Redemption
-from app.services import clock, codes
+from app.services.core import clock
+from app.services.pickup import codes
 from tests.conftest import SECRET
 from tests.support.code_leaks import as_keys, b64url, leaks, version_1_key
 from tests.support.forms import csrf_from

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditRecord, MerchantMember, User, UserSession
-from app.services import tokens
+from app.services.accounts import tokens
 from tests.conftest import PASSWORD
 from tests.support.forms import csrf_from, post_form
 from tests.support.platform import isolated_client

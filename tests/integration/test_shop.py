@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Order, Product
-from app.services import ordering
+from app.services.orders import ordering
 from tests.support.forms import csrf_from
 from tests.support.shop import ShopBuilder
 
@@ -325,7 +325,7 @@ def test_api_order_lookup_and_cancel_by_token(client, shop, make_order):
 
 
 def test_api_confirmed_order_carries_code_and_signed_qr_text(client, shop, make_order):
-    from app.services import codes
+    from app.services.pickup import codes
 
     s = shop(stock=10)
     order = make_order(s.window, s.point, [(s.item, 1)], status="confirmed")

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ApiToken, User
-from app.services.tokens import create_token, revoke_token
+from app.services.accounts.tokens import create_token, revoke_token
 from tests.support.forms import csrf_from
 from tests.support.platform import isolated_client
 

@@ -21,7 +21,7 @@ PUBLIC_ENDPOINTS = {
     "auth.login",
     "auth.logout",
     "auth.set_language",
-    # An invitation link's token is the credential (services/merchant_team.py).
+    # An invitation link's token is the credential (services/accounts/merchant_team.py).
     "auth.join",
     "auth.join_accept",
     "api.openapi",
@@ -240,7 +240,7 @@ def test_every_merchant_rule_names_the_area_it_needs(app):
 
 
 def test_staff_are_refused_outside_their_areas_and_let_in_to_them(app, walker, make_merchant, make_user):
-    from app.services.merchant_team import AREAS
+    from app.services.accounts.merchant_team import AREAS
 
     merchant = make_merchant()
     rules = [

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import DocumentJob, MerchantMember, Order, OrderItem, User
-from app.services import document_jobs, window_documents
+from app.services.deliveries import document_jobs, window_documents
 from tests.support.engines import IN_CI
 from tests.support.forms import csrf_from
 from tests.support.threads import run_at_once

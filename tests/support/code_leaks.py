@@ -14,7 +14,7 @@ import hmac
 import re
 from collections.abc import Iterable
 
-from app.services import codes
+from app.services.pickup import codes
 
 # Runs of key-like characters long enough to hold a 128-bit key in base64 or hex.
 _TOKEN = re.compile(r"[A-Za-z0-9_\-+/]{22,}={0,2}")

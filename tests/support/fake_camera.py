@@ -2,7 +2,7 @@
 
 Chromium started with `--use-fake-device-for-media-stream --use-file-for-fake-video-capture=<file>.y4m`
 hands the file's frames to getUserMedia instead of a real camera (and loops the file). A label PDF
-from app/services/labels.py is rasterised with pdftoppm (Debian poppler-utils), put on a white
+from app/services/deliveries/labels.py is rasterised with pdftoppm (Debian poppler-utils), put on a white
 frame large enough that the QR fills a good part of it, and written as YUV 4:2:0.
 """
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Order, OrderItem, PickupPoint, Window
-from app.services.window_editing import ItemInput, WindowInput
+from app.services.windows.window_editing import ItemInput, WindowInput
 
 _seq = itertools.count(1)
 

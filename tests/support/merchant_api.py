@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditRecord, Notification, OutboxMessage, Product, StockAlert, Window, WindowItem, WindowLeader
-from app.services.tokens import create_token
+from app.services.accounts.tokens import create_token
 from tests.support.merchant import T0
 
 API = "/api/v1/merchant"

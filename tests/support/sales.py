@@ -1,4 +1,4 @@
-"""Sales for report tests: real payments and refunds through services/payments.py on a moved clock."""
+"""Sales for report tests: real payments and refunds through services/orders/payments.py on a moved clock."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Leader, Merchant, Order, PickupPoint, Product, Window, WindowItem
-from app.services import clock, payments
+from app.services.core import clock
+from app.services.orders import payments
 
 # 10:00 in Shanghai on 2026-11-20; the tests' days are counted from here.
 DAY0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import User
-from app.services import atomic
+from app.services.core import atomic
 
 
 def _phones() -> list[str]:

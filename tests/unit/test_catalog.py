@@ -9,8 +9,8 @@ from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.models import AuditRecord, OutboxMessage, Product, StockAlert
-from app.services import catalog
-from app.services.errors import NotFound, ValidationFailed
+from app.services.catalog import catalog
+from app.services.core.errors import NotFound, ValidationFailed
 
 GOOD = {
     "name": "  赣南脐橙 ",

@@ -18,7 +18,10 @@ from app.models import (
     Window,
     WindowItem,
 )
-from app.services import close_rows, closing, codes, notification_texts
+from app.services.closing import closing
+from app.services.core import bulk_rows
+from app.services.notify import notification_texts
+from app.services.pickup import codes
 from tests.support.batches import count, place, snapshot
 
 
@@ -201,7 +204,7 @@ def test_crash_half_way_changes_nothing_and_the_next_run_completes(
 
     # Two paid orders a chunk: the power goes when the second chunk's codes are issued, after the
     # first chunk was settled, coded and refunded.
-    monkeypatch.setattr(close_rows, "CHUNK", 2)
+    monkeypatch.setattr(bulk_rows, "CHUNK", 2)
     real_issue = codes.issue_codes
     calls = []
 
@@ -265,7 +268,7 @@ def test_close_due_windows_closes_only_due_open_windows(
 
 
 def test_a_payment_after_close_finds_the_order_cancelled_and_is_refunded(scene):
-    from app.services import payments
+    from app.services.orders import payments
 
     closing.close_window(scene["window"].id)
     order = db.session.get(Order, scene["o1"].id)

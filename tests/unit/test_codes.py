@@ -1,7 +1,7 @@
 import pytest
 
-from app.services import codes
-from app.services.errors import BadSignature
+from app.services.core.errors import BadSignature
+from app.services.pickup import codes
 
 
 def test_codes_are_eight_digits():

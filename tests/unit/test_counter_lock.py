@@ -2,8 +2,9 @@ import pytest
 
 from app.extensions import db
 from app.models import AuditRecord, CodeEntryFailure, PickupStaff, User
-from app.services import audit, codes, counter_lock, redemption
-from app.services.errors import BadSignature, CodeEntryLocked, Conflict, InvalidCode, NotFound
+from app.services.core import audit
+from app.services.core.errors import BadSignature, CodeEntryLocked, Conflict, InvalidCode, NotFound
+from app.services.pickup import codes, counter_lock, redemption
 from tests.support.pickup import Bags
 
 DEVICE = "device-0123456789"

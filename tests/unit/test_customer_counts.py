@@ -8,8 +8,8 @@ import pytest
 
 from app.extensions import db
 from app.models import CustomerDay
-from app.services import customer_counts
-from app.services.customer_counts import estimate, merge, sketch_of
+from app.services.reports import customer_counts
+from app.services.reports.customer_counts import estimate, merge, sketch_of
 
 DAY = date(2026, 11, 1)
 

@@ -5,8 +5,9 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import AuditRecord, DeliveryBatch, Order, OrderItem, OutboxMessage, PickupCode, Refund
-from app.services import closing, deliveries, picking_lists
-from app.services.errors import InvalidTransition, NotFound, ValidationFailed
+from app.services.closing import closing
+from app.services.core.errors import InvalidTransition, NotFound, ValidationFailed
+from app.services.deliveries import deliveries, picking_lists
 from tests.support.batches import count, make_batch, place
 
 

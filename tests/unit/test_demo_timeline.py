@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.services.demo_timeline import ARRIVAL_AFTER, HISTORY_DAYS, timeline
+from app.services.ops.demo_timeline import ARRIVAL_AFTER, HISTORY_DAYS, timeline
 
 ZONES = ["Asia/Shanghai", "UTC", "America/Los_Angeles", "Pacific/Kiritimati", "Pacific/Chatham"]
 DAYS = [date(2026, 11, 22), date(2026, 3, 8), date(2026, 11, 1)]  # ordinary, spring forward, fall back

@@ -7,7 +7,9 @@ import pytest
 
 from app.extensions import db
 from app.models import Order
-from app.services import codes, labels
+from app.services.core import fonts
+from app.services.deliveries import labels
+from app.services.pickup import codes
 from tests.support.engines import IN_CI
 from tests.support.pickup import Bags
 
@@ -15,7 +17,7 @@ if not shutil.which("pdftoppm"):
     if IN_CI:
         raise RuntimeError("pdftoppm (Debian poppler-utils) is required in CI")
     pytest.skip("poppler-utils not installed", allow_module_level=True)
-if not any(Path(p).is_file() for p in labels.FONT_CANDIDATES):
+if not any(Path(p).is_file() for p in fonts.FONT_CANDIDATES):
     if IN_CI:
         raise RuntimeError("a CJK TrueType font (Debian fonts-wqy-zenhei) is required in CI")
     pytest.skip("no CJK font for labels: apt-get install fonts-wqy-zenhei", allow_module_level=True)

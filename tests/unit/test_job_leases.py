@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app import jobs
 from app.extensions import db
 from app.models import JobRun
-from app.services import job_leases
+from app.services.ops import job_leases
 
 LEASE = timedelta(seconds=120)
 INTERVAL = timedelta(seconds=15)

@@ -3,7 +3,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.jobs import JOBS, build_scheduler, resolve
 from app.models import Notification
-from app.services import notifications, outbox
+from app.services.notify import notifications, outbox
 
 
 def test_every_job_resolves_to_a_service_function(app):

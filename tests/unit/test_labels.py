@@ -10,8 +10,10 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Order, PickupCode
-from app.services import codes, labels, slots
-from app.services.label_layouts import LAYOUTS
+from app.services.core import fonts
+from app.services.deliveries import labels
+from app.services.deliveries.label_layouts import LAYOUTS
+from app.services.pickup import codes, slots
 from tests.support.engines import IN_CI
 from tests.support.pickup import Bags
 
@@ -21,7 +23,7 @@ if not (PDFTOPPM and PDFTOTEXT):
     if IN_CI:
         raise RuntimeError("pdftoppm/pdftotext (Debian poppler-utils) are required in CI")
     pytest.skip("poppler-utils not installed", allow_module_level=True)
-if not (os.environ.get("LABEL_FONT_PATH") or any(Path(p).is_file() for p in labels.FONT_CANDIDATES)):
+if not (os.environ.get("LABEL_FONT_PATH") or any(Path(p).is_file() for p in fonts.FONT_CANDIDATES)):
     if IN_CI:
         raise RuntimeError("a CJK TrueType font (Debian fonts-wqy-zenhei) is required in CI")
     pytest.skip("no CJK font for labels: apt-get install fonts-wqy-zenhei", allow_module_level=True)
@@ -152,14 +154,14 @@ def test_unknown_layout_is_a_validation_error(shelf):
 
 def test_missing_font_gives_a_clear_error(shelf, monkeypatch, tmp_path):
     monkeypatch.setenv("LABEL_FONT_PATH", str(tmp_path / "nope.ttf"))
-    with pytest.raises(labels.LabelFontMissing):
-        labels.font_path()
+    with pytest.raises(fonts.LabelFontMissing):
+        fonts.font_path()
 
 
 def test_font_path_override_is_used(shelf, monkeypatch):
-    real = labels.font_path()
+    real = fonts.font_path()
     monkeypatch.setenv("LABEL_FONT_PATH", str(real))
-    assert labels.font_path() == real
+    assert fonts.font_path() == real
     assert os.path.isfile(real)
 
 

@@ -19,8 +19,10 @@ from app.models import (
     WindowItem,
     WindowLeaderQuota,
 )
-from app.services import closing, leader_quotas, ordering, reservations, window_editing
-from app.services.errors import InvalidTransition, LeaderQuotaReached, ValidationFailed
+from app.services.closing import closing
+from app.services.core.errors import InvalidTransition, LeaderQuotaReached, ValidationFailed
+from app.services.orders import ordering, reservations
+from app.services.windows import leader_quotas, window_editing
 from tests.support.batches import place
 from tests.support.merchant import window_input
 from tests.support.shop import ShopBuilder

@@ -9,16 +9,10 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditRecord, Notification, OrderItem, PickupCode, Redemption
-from app.services import (
-    clock,
-    codes,
-    offline_conflicts,
-    offline_manifest,
-    offline_sync,
-    outbox,
-    redemption,
-)
-from app.services.errors import NotYourPickupPoint, ValidationFailed
+from app.services.core import clock
+from app.services.core.errors import NotYourPickupPoint, ValidationFailed
+from app.services.notify import outbox
+from app.services.pickup import codes, offline_conflicts, offline_manifest, offline_sync, redemption
 from tests.support.pickup import Bags
 
 

@@ -16,8 +16,7 @@ from app.models import (
     Refund,
     WindowItem,
 )
-from app.services import ordering
-from app.services.errors import (
+from app.services.core.errors import (
     InvalidTransition,
     NotFound,
     OutOfStock,
@@ -25,6 +24,7 @@ from app.services.errors import (
     ValidationFailed,
     WindowClosed,
 )
+from app.services.orders import ordering
 from tests.support.shop import ShopBuilder
 
 

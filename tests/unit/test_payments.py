@@ -5,9 +5,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditRecord, Order, OrderEvent, Payment, Refund
-from app.services import ordering, payments
-from app.services.errors import AmountMismatch, BadSignature, InvalidTransition, RefundTooLarge, ValidationFailed
-from app.services.payment_providers import sign_simulator_body
+from app.services.core.errors import AmountMismatch, BadSignature, InvalidTransition, RefundTooLarge, ValidationFailed
+from app.services.orders import ordering, payments
+from app.services.orders.payment_providers import sign_simulator_body
 from tests.support.shop import ShopBuilder
 
 
@@ -127,7 +127,7 @@ def test_signed_but_malformed_body_is_refused(pending, body):
 
 
 def test_webhook_for_unknown_order_is_not_found(pending):
-    from app.services.errors import NotFound
+    from app.services.core.errors import NotFound
 
     raw = json.dumps(
         {"order_number": "NOPE", "amount_fen": 1, "provider_ref": "sim_1", "paid_at": "2026-01-01T00:00:00Z"}

@@ -5,8 +5,9 @@ import pytest
 
 from app.extensions import db
 from app.models import Order
-from app.services import pickup_overview, redemption
-from app.services.errors import NotFound, ValidationFailed
+from app.services.core.errors import NotFound, ValidationFailed
+from app.services.leader import pickup_overview
+from app.services.pickup import redemption
 from tests.support.pickup import Bags
 
 

@@ -4,8 +4,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import PickupPoint, PickupStaff
 from app.permissions import staff_point_ids
-from app.services import points
-from app.services.errors import NotFound, ValidationFailed
+from app.services.core.errors import NotFound, ValidationFailed
+from app.services.pickup import points
 
 
 def good(**overrides) -> points.PointInput:

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.services import labels
+from app.services.core import fonts
 from tests.support.live_server import ROOT
 from tests.support.skipped import summary
 
@@ -80,7 +80,7 @@ def test_npm_is_not_needed_once_the_lockfile_is_installed(tmp_path):
     root = _fresh_checkout(tmp_path)
     (root / "node_modules").mkdir()
     (root / "node_modules" / ".package-lock.json").write_text("{}")
-    result = _check("run", root, _env(_bin(tmp_path), LABEL_FONT_PATH=str(labels.FONT_CANDIDATES[0])))
+    result = _check("run", root, _env(_bin(tmp_path), LABEL_FONT_PATH=str(fonts.FONT_CANDIDATES[0])))
     assert result.returncode == 0, result.stderr
 
 
@@ -124,7 +124,7 @@ def test_the_check_looks_for_the_fonts_where_labels_do():
     spec = importlib.util.spec_from_file_location("prerequisites", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert module.FONT_CANDIDATES == labels.FONT_CANDIDATES
+    assert module.FONT_CANDIDATES == fonts.FONT_CANDIDATES
 
 
 def test_skipped_tests_are_summed_up_per_group_with_what_would_run_them():

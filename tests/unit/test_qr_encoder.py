@@ -7,7 +7,7 @@ import string
 import pytest
 import qrcode
 
-from app.services.label_layouts import qr_matrix
+from app.services.deliveries.label_layouts import qr_matrix
 
 
 def library_matrix(text: str) -> list[list[bool]]:

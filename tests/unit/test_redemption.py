@@ -5,8 +5,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditRecord, DeliveryBatch, Order, OrderEvent, PickupCode, Redemption
-from app.services import codes, redemption
-from app.services.errors import (
+from app.services.core.errors import (
     AlreadyRedeemed,
     BadSignature,
     Conflict,
@@ -15,6 +14,7 @@ from app.services.errors import (
     NotYourPickupPoint,
     ValidationFailed,
 )
+from app.services.pickup import codes, redemption
 from tests.support.pickup import Bags, items_of
 
 

@@ -5,8 +5,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Order, PickupCode, Redemption
-from app.services import redemption
-from app.services.errors import AlreadyRedeemed, ValidationFailed
+from app.services.core.errors import AlreadyRedeemed, ValidationFailed
+from app.services.pickup import redemption
 from tests.support.pickup import Bags, items_of
 
 

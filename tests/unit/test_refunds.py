@@ -6,8 +6,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditRecord, Order, OrderItem, Refund
-from app.services import clock, ordering, payments, refunds
-from app.services.errors import InvalidTransition, RefundTooLarge
+from app.services.core import clock
+from app.services.core.errors import InvalidTransition, RefundTooLarge
+from app.services.orders import ordering, payments, refunds
 from tests.support.money import assert_money_adds_up
 from tests.support.shop import ShopBuilder
 

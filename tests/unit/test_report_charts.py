@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from app.blueprints.merchant.charts import axis_top, nice_ceiling, ranking_chart, trend_chart
-from app.services.sales_reports import DayFigures
+from app.services.reports.sales_reports import DayFigures
 
 
 @pytest.mark.parametrize(("value", "nice"), [(0, 1), (1, 1), (2, 2), (3, 5), (7, 10), (10, 10), (11, 20), (4999, 5000)])

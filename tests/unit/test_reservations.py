@@ -3,8 +3,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import CustomerItemUsage, PointWindowUsage, Product, StockAlert, WindowItem
-from app.services import reservations
-from app.services.errors import CapacityFull, OutOfStock, OverLimit, WindowClosed
+from app.services.core.errors import CapacityFull, OutOfStock, OverLimit, WindowClosed
+from app.services.orders import reservations
 
 
 def _reserve(item, qty, point, phone="13800000001"):
@@ -106,7 +106,7 @@ def test_crossing_threshold_opens_one_alert_and_raising_clears_it(app, make_prod
         db.session.commit()
     alerts = db.session.scalars(select(StockAlert)).all()
     assert len(alerts) == 1 and alerts[0].stock_at_alert == 3
-    from app.services.stock import sync_stock_alerts
+    from app.services.catalog.stock import sync_stock_alerts
 
     db.session.execute(db.update(Product).values(stock=20))
     sync_stock_alerts([product.id])

@@ -9,9 +9,11 @@ from sqlalchemy import update
 
 from app.extensions import db
 from app.models import OrderItem
-from app.services import clock, closing, sales_reports, sales_rollup
-from app.services.errors import ValidationFailed
-from app.services.sales_reports import Period
+from app.services.closing import closing
+from app.services.core import clock
+from app.services.core.errors import ValidationFailed
+from app.services.reports import sales_reports, sales_rollup
+from app.services.reports.sales_reports import Period
 from tests.support import sales
 from tests.support.batches import place
 from tests.support.sales import local

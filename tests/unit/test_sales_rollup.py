@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import CustomerDay, MerchantSalesDaily, Payment, ProductSalesDaily, Refund, SalesDaily
-from app.services import ordering, payments, sales_rollup
-from app.services.sales_reports import Period, overview
+from app.services.orders import ordering, payments
+from app.services.reports import sales_rollup
+from app.services.reports.sales_reports import Period, overview
 from tests.support import sales
 from tests.support.sales import DAY0, local
 from tests.support.threads import run_at_once

@@ -3,8 +3,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import ShareLink
-from app.services import sharing
-from app.services.errors import NotFound
+from app.services.core.errors import NotFound
+from app.services.windows import sharing
 
 
 def test_share_link_is_created_once_per_window_and_leader(app, make_leader, make_window):

@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from app.services import spreadsheets
+from app.services.core import spreadsheets
 
 HOSTILE = [
     '=HYPERLINK("http://evil.example","点我")',

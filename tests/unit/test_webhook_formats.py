@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from app.services import webhook_formats
-from app.services.webhook_formats import Message, cut_utf8
+from app.services.notify import webhook_formats
+from app.services.notify.webhook_formats import Message, cut_utf8
 
 LINK = "https://groupbuy.example/leader/batches/7"
 

@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Window, WindowItem, WindowLeader
-from app.services import window_editing as editing
-from app.services import windows
-from app.services.errors import InvalidTransition, PricesFrozen, ValidationFailed
-from app.services.window_editing import ItemInput
+from app.services.core.errors import InvalidTransition, PricesFrozen, ValidationFailed
+from app.services.windows import window_editing as editing
+from app.services.windows import windows
+from app.services.windows.window_editing import ItemInput
 from tests.support.merchant import T0, make_order_row, window_at, window_input
 
 # ---- create and validate

@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import OutboxMessage, Window
-from app.services import notification_texts, window_reminders
+from app.services.notify import notification_texts
+from app.services.windows import window_reminders
 from tests.support.threads import run_at_once
 
 

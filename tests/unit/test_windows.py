@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import OutboxMessage
-from app.services import window_editing as editing
-from app.services import windows
-from app.services.errors import InvalidTransition, ValidationFailed
+from app.services.core.errors import InvalidTransition, ValidationFailed
+from app.services.windows import window_editing as editing
+from app.services.windows import windows
 from tests.support.merchant import T0, window_at, window_input, window_status
 
 # ---- state machine

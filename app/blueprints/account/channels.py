@@ -11,9 +11,9 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.blueprints.access import login_required
 from app.blueprints.account import bp
-from app.services import channels as channel_service
-from app.services import email_channel, push
-from app.services.errors import ValidationFailed
+from app.services.core.errors import ValidationFailed
+from app.services.notify import channels as channel_service
+from app.services.notify import email_channel, push
 
 
 class ChannelForm(FlaskForm):

@@ -14,8 +14,8 @@ from app.blueprints.account import bp
 from app.blueprints.auth.limits import deduct_wrong_password, note_wrong_password, own_account_key
 from app.blueprints.auth.signin import current_key
 from app.extensions import limiter
-from app.services import accounts, sessions
-from app.services.errors import ValidationFailed
+from app.services.accounts import accounts, sessions
+from app.services.core.errors import ValidationFailed
 
 
 class PasswordForm(FlaskForm):

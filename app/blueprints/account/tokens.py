@@ -10,8 +10,8 @@ from wtforms.validators import DataRequired, Length
 
 from app.blueprints.access import login_required
 from app.blueprints.account import bp
-from app.services import tokens as token_service
-from app.services.errors import ValidationFailed
+from app.services.accounts import tokens as token_service
+from app.services.core.errors import ValidationFailed
 
 
 class TokenForm(FlaskForm):

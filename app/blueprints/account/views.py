@@ -4,10 +4,10 @@ from flask_login import current_user
 
 from app.blueprints.access import login_required
 from app.blueprints.account import bp
-from app.services import channels as channel_service
-from app.services import notification_prefs
-from app.services import notifications as notification_service
-from app.services.errors import ValidationFailed
+from app.services.core.errors import ValidationFailed
+from app.services.notify import channels as channel_service
+from app.services.notify import notification_prefs
+from app.services.notify import notifications as notification_service
 
 
 def _page(status: int = 200, error: str | None = None):

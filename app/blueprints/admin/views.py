@@ -7,9 +7,9 @@ from flask_login import current_user
 from app.blueprints.access import admin_required
 from app.blueprints.admin import bp
 from app.blueprints.admin.forms import ActiveForm, LeaderForm, MerchantForm, StaffForm
-from app.services import accounts
-from app.services.audit import actor_for
-from app.services.errors import ValidationFailed
+from app.services.accounts import accounts
+from app.services.core.audit import actor_for
+from app.services.core.errors import ValidationFailed
 
 
 def _apply_field_errors(form, exc: ValidationFailed) -> None:

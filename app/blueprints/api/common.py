@@ -30,7 +30,7 @@ from app.blueprints.access import (
     staff_required,
 )
 from app.blueprints.api.openapi import ROLE_ATTR, document  # noqa: F401  (re-exported for API modules)
-from app.services.errors import DomainError, ValidationFailed
+from app.services.core.errors import DomainError, ValidationFailed
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -13,8 +13,9 @@ from app.blueprints.api import bp
 from app.blueprints.api.common import api_role, document, parse, parse_query, respond
 from app.blueprints.api.schemas import ApiModel, OrderLineOut
 from app.models.orders import ORDER_STATUSES
-from app.services import deliveries, leader_orders, picking_lists
-from app.services.text import mask_phone
+from app.services.core.text import mask_phone
+from app.services.deliveries import deliveries, picking_lists
+from app.services.leader import leader_orders
 
 _ID = Field(ge=1, le=2**31 - 1)
 StatusFilter = Literal[(*ORDER_STATUSES, *leader_orders.TABS, "all")]

@@ -1,8 +1,8 @@
 """Merchant API: the catalogue (products, stock, listing) and group-buy windows.
 
 Everything is scoped to the caller's merchant (g.merchant, set by api_role("merchant")), so
-another merchant's product or window id answers 404. The rules live in app.services.catalog,
-app.services.windows and app.services.window_editing; these views only translate.
+another merchant's product or window id answers 404. The rules live in app.services.catalog.catalog,
+app.services.windows.windows and app.services.windows.window_editing; these views only translate.
 """
 
 from __future__ import annotations
@@ -37,10 +37,11 @@ from app.blueprints.api.merchant_schemas import (
     WindowSummary,
 )
 from app.models import Product, Window
-from app.services import audit, catalog
-from app.services import window_editing as editing
-from app.services import windows as window_service
-from app.services.errors import ValidationFailed
+from app.services.catalog import catalog
+from app.services.core import audit
+from app.services.core.errors import ValidationFailed
+from app.services.windows import window_editing as editing
+from app.services.windows import windows as window_service
 
 TAGS = ["merchant"]
 PRODUCT_FIELDS = ("name", "spec", "category", "subcategory", "price_fen", "stock", "low_stock_threshold", "listed")

@@ -1,7 +1,7 @@
 """Merchant API: the sales overview, the same figures the dashboard's cards show.
 
 For integrations (a BI sheet, a morning message) and a light client: one small JSON answer from
-the summary tables (services/sales_reports.py). Staff need the `reports` area.
+the summary tables (services/reports/sales_reports.py). Staff need the `reports` area.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.blueprints.api import bp
 from app.blueprints.api.common import api_role, document, parse_query, respond
-from app.services import sales_reports, sales_rollup
+from app.services.reports import sales_reports, sales_rollup
 
 _ISO_DAY = {"pattern": "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$"}
 

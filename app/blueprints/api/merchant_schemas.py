@@ -16,8 +16,8 @@ from pydantic_core import PydanticCustomError
 
 from app.blueprints.api.schemas import ApiModel
 from app.models.windows import WINDOW_STATUSES
-from app.services.catalog import MAX_ADD_STOCK, MAX_PRICE_FEN, MAX_STOCK
-from app.services.window_editing import MAX_ITEM_NUMBER
+from app.services.catalog.catalog import MAX_ADD_STOCK, MAX_PRICE_FEN, MAX_STOCK
+from app.services.windows.window_editing import MAX_ITEM_NUMBER
 
 MAX_WINDOW_ITEMS = 200  # as many item rows as the HTML form takes
 MAX_LEADER_IDS = 500

@@ -20,9 +20,10 @@ from app.blueprints.shop.labels import status_label
 from app.blueprints.shop.views import order_rate_limit
 from app.extensions import csrf, limiter
 from app.models import Order
-from app.services import codes, order_links, ordering, payments
-from app.services.errors import ValidationFailed
-from app.services.text import mask_phone
+from app.services.core.errors import ValidationFailed
+from app.services.core.text import mask_phone
+from app.services.orders import order_links, ordering, payments
+from app.services.pickup import codes
 
 _LINE_FIELD = re.compile(r"^line_(\d+)$")
 

@@ -10,7 +10,7 @@ from app.blueprints.api import bp
 from app.blueprints.api.common import api_login_required, parse, respond
 from app.blueprints.api.openapi import document
 from app.blueprints.api.schemas import ApiModel
-from app.services import push
+from app.services.notify import push
 
 
 class PushKeyOut(BaseModel):

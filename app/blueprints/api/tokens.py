@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from app.blueprints.api import bp
 from app.extensions import csrf, login_manager
-from app.services.tokens import user_for_bearer
+from app.services.accounts.tokens import user_for_bearer
 
 # Flask-WTF's default WTF_CSRF_METHODS: the writes a session must prove with the CSRF header.
 CSRF_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

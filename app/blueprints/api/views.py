@@ -10,7 +10,7 @@ from app.blueprints.api.common import api_login_required, parse, respond
 from app.blueprints.api.openapi import build_spec, document, endpoints
 from app.blueprints.api.schemas import LocaleIn, Me
 from app.permissions import roles_of, staff_point_ids
-from app.services import accounts
+from app.services.accounts import accounts
 
 
 def _me() -> Me:

@@ -13,8 +13,8 @@ from app.blueprints.auth.signin import sign_in
 from app.blueprints.leader.forms import PlainForm
 from app.extensions import db, limiter
 from app.models import User
-from app.services import merchant_team
-from app.services.errors import DomainError
+from app.services.accounts import merchant_team
+from app.services.core.errors import DomainError
 
 
 def _page(invitation, *, error: DomainError | None = None, status: int = 200):
@@ -52,7 +52,7 @@ def join_accept(token: str):
     password, again = request.form.get("password", ""), request.form.get("password_again", "")
     try:
         if password != again:
-            from app.services.errors import ValidationFailed
+            from app.services.core.errors import ValidationFailed
 
             raise ValidationFailed(fields={"password_again": _("The two passwords differ.")})
         user = merchant_team.accept(

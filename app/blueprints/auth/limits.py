@@ -21,8 +21,8 @@ import hmac
 from flask import current_app, g, request
 from flask_login import current_user
 
-from app.services.accounts import user_id_for_login
-from app.services.text import normalize_phone
+from app.services.accounts.accounts import user_id_for_login
+from app.services.core.text import normalize_phone
 
 KNOWN_DEVICE_COOKIE = "known_device"
 KNOWN_DEVICE_MAX_ACCOUNTS = 10  # a shared counter PC where several staff log in

@@ -1,4 +1,4 @@
-"""Signing a browser in and out through server-side sign-ins (services/sessions.py): every
+"""Signing a browser in and out through server-side sign-ins (services/accounts/sessions.py): every
 login_user and logout_user of the app goes through here."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from flask import current_app
 from flask_login import current_user, login_user, logout_user
 
 from app.models import User
-from app.services import sessions
+from app.services.accounts import sessions
 
 
 def _lifetime(remember: bool) -> timedelta:

@@ -16,7 +16,7 @@ from app.blueprints.auth.limits import (
 from app.blueprints.auth.signin import sign_in, sign_out
 from app.extensions import limiter
 from app.permissions import roles_of
-from app.services.accounts import authenticate, set_locale
+from app.services.accounts.accounts import authenticate, set_locale
 
 
 def _safe_next(target: str | None) -> str | None:

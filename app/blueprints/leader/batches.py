@@ -9,8 +9,8 @@ from flask_login import current_user
 from app.blueprints.access import leader_required
 from app.blueprints.leader import bp
 from app.blueprints.leader.forms import PlainForm
-from app.services import deliveries, picking_lists
-from app.services.errors import DomainError, ValidationFailed
+from app.services.core.errors import DomainError, ValidationFailed
+from app.services.deliveries import deliveries, picking_lists
 
 MAX_SHORTAGE = 1_000_000
 

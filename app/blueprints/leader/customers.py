@@ -6,7 +6,7 @@ from flask_login import current_user
 from app.blueprints.access import leader_required
 from app.blueprints.leader import bp
 from app.blueprints.leader.forms import PlainForm
-from app.services import leader_customers
+from app.services.leader import leader_customers
 
 
 @bp.get("/customers")

@@ -9,8 +9,10 @@ from flask_login import current_user
 from app.blueprints.access import leader_required
 from app.blueprints.leader import bp
 from app.blueprints.leader.orders import order_detail_page
-from app.services import after_sales, audit, leader_exceptions, leader_orders, photos
-from app.services.errors import DomainError, NotFound
+from app.services.core import audit, photos
+from app.services.core.errors import DomainError, NotFound
+from app.services.leader import leader_exceptions, leader_orders
+from app.services.orders import after_sales
 
 
 @bp.get("/exceptions")

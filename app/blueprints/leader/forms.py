@@ -7,8 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
 
-from app.services.checks import has_control_chars
-from app.services.points import MAX_CAPACITY
+from app.services.core.checks import has_control_chars
+from app.services.pickup.points import MAX_CAPACITY
 
 
 def strip(value):

@@ -6,7 +6,7 @@ from flask import g, request
 
 from app.blueprints.access import leader_required
 from app.blueprints.leader import bp
-from app.services import labels
+from app.services.deliveries import labels
 
 
 @bp.get("/batches/<int:batch_id>/labels.pdf")

@@ -10,8 +10,11 @@ from flask_login import current_user
 from app.blueprints.access import leader_required
 from app.blueprints.leader import bp
 from app.blueprints.leader.forms import PlainForm
-from app.services import after_sales, labels, leader_orders, payments, uncollected
-from app.services.errors import DomainError, ValidationFailed
+from app.services.core.errors import DomainError, ValidationFailed
+from app.services.deliveries import labels
+from app.services.leader import leader_orders
+from app.services.orders import after_sales, payments
+from app.services.pickup import uncollected
 
 MAX_BULK = 200
 

@@ -9,8 +9,9 @@ from flask_login import current_user
 from app.blueprints.access import leader_required
 from app.blueprints.leader import bp
 from app.blueprints.leader.forms import PlainForm, PointForm, StaffForm, apply_errors
-from app.services import audit, points
-from app.services.errors import ValidationFailed
+from app.services.core import audit
+from app.services.core.errors import ValidationFailed
+from app.services.pickup import points
 
 
 def _input(form: PointForm) -> points.PointInput:

@@ -13,8 +13,8 @@ from flask import g, redirect, render_template, request, send_file, url_for
 from app.blueprints.access import leader_required
 from app.blueprints.leader import bp
 from app.blueprints.leader.forms import PlainForm
-from app.services import share_poster as share_poster_service
-from app.services import sharing
+from app.services.windows import share_poster as share_poster_service
+from app.services.windows import sharing
 
 
 @bp.get("/windows/<int:window_id>/share")

@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from app.blueprints.access import leader_required
 from app.blueprints.leader import bp
-from app.services import leader_today
+from app.services.leader import leader_today
 
 
 @bp.get("/")

@@ -7,7 +7,7 @@ bp = Blueprint("merchant", __name__, url_prefix="/merchant")
 def merchant_areas():
     from flask import g
 
-    from app.services import merchant_team
+    from app.services.accounts import merchant_team
 
     # Which sections this member may open: the navigation and the home page show only those.
     member = g.get("membership")

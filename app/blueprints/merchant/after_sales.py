@@ -10,8 +10,9 @@ from app.blueprints.access import merchant_area_required
 from app.blueprints.leader.forms import PlainForm
 from app.blueprints.merchant import bp
 from app.models.after_sales import AFTER_SALES_STATUSES
-from app.services import after_sales, audit, photos
-from app.services.errors import DomainError, NotFound, ValidationFailed
+from app.services.core import audit, photos
+from app.services.core.errors import DomainError, NotFound, ValidationFailed
+from app.services.orders import after_sales
 
 
 @bp.get("/after-sales")

@@ -10,8 +10,9 @@ from flask_login import current_user
 from app.blueprints.access import merchant_area_required
 from app.blueprints.merchant import bp
 from app.models.deliveries import BATCH_STATUSES
-from app.services import clock, deliveries, picking_lists
-from app.services.errors import InvalidTransition, ValidationFailed
+from app.services.core import clock
+from app.services.core.errors import InvalidTransition, ValidationFailed
+from app.services.deliveries import deliveries, picking_lists
 
 BATCH_STATUS_LABELS = {
     "created": _l("Created"),

@@ -12,8 +12,8 @@ from app.blueprints.merchant import bp
 from app.models import Window
 from app.models.documents import DOCUMENT_FORMATS
 from app.permissions import scoped_or_404
-from app.services import document_jobs
-from app.services.errors import NotFound, ValidationFailed
+from app.services.core.errors import NotFound, ValidationFailed
+from app.services.deliveries import document_jobs
 
 
 def _window(window_id: int) -> Window:

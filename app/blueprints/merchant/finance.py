@@ -6,7 +6,7 @@ from flask import g, render_template, request
 
 from app.blueprints.access import merchant_area_required
 from app.blueprints.merchant import bp
-from app.services import refund_ledger
+from app.services.orders import refund_ledger
 
 
 @bp.get("/finance/refunds")

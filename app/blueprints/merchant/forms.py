@@ -22,9 +22,9 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
-from app.services.catalog import MAX_ADD_STOCK, MAX_PRICE_FEN, MAX_STOCK
-from app.services.checks import has_control_chars
-from app.services.text import parse_yuan
+from app.services.catalog.catalog import MAX_ADD_STOCK, MAX_PRICE_FEN, MAX_STOCK
+from app.services.core.checks import has_control_chars
+from app.services.core.text import parse_yuan
 
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
 MAX_ITEM_ROWS = 200
@@ -165,7 +165,7 @@ def _choice_id(value):
 
 
 class LeaderQuotaForm(FlaskForm):
-    """One leader's own quota for one item of a window (services/leader_quotas.py)."""
+    """One leader's own quota for one item of a window (services/windows/leader_quotas.py)."""
 
     leader_id = SelectField(_l("Leader"), coerce=_choice_id, validators=[InputRequired()])
     window_item_id = SelectField(_l("Product"), coerce=_choice_id, validators=[InputRequired()])

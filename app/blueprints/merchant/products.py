@@ -9,8 +9,9 @@ from flask_login import current_user
 from app.blueprints.access import merchant_area_required
 from app.blueprints.merchant import bp
 from app.blueprints.merchant.forms import AddStockForm, ProductForm, ProductSearchForm, apply_errors
-from app.services import audit, catalog, catalog_bulk, clock, listing_schedule, product_images
-from app.services.errors import ValidationFailed
+from app.services.catalog import catalog, catalog_bulk, listing_schedule, product_images
+from app.services.core import audit, clock
+from app.services.core.errors import ValidationFailed
 
 _LISTED = {"listed": True, "unlisted": False}
 

@@ -10,8 +10,9 @@ from flask_login import current_user
 from app.blueprints.access import merchant_area_required
 from app.blueprints.leader.forms import PlainForm
 from app.blueprints.merchant import bp
-from app.services import audit, catalog_excel, import_reports
-from app.services.errors import NotFound, ValidationFailed
+from app.services.catalog import catalog_excel, import_reports
+from app.services.core import audit
+from app.services.core.errors import NotFound, ValidationFailed
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

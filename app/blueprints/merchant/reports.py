@@ -7,8 +7,8 @@ from flask import abort, g, render_template, request
 from app.blueprints.access import merchant_area_required
 from app.blueprints.merchant import bp, charts
 from app.blueprints.merchant.products_excel import xlsx_download
-from app.services import sales_report_export, sales_reports, sales_rollup
-from app.services.errors import ValidationFailed
+from app.services.core.errors import ValidationFailed
+from app.services.reports import sales_report_export, sales_reports, sales_rollup
 
 
 def _period() -> sales_reports.Period:

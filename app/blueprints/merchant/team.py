@@ -9,8 +9,8 @@ from flask_login import current_user
 from app.blueprints.access import merchant_owner_required
 from app.blueprints.leader.forms import PlainForm
 from app.blueprints.merchant import bp
-from app.services import merchant_team
-from app.services.errors import DomainError, ValidationFailed
+from app.services.accounts import merchant_team
+from app.services.core.errors import DomainError, ValidationFailed
 
 
 def _page(*, invite_link: str | None = None, error: DomainError | None = None, status: int = 200):

@@ -4,8 +4,8 @@ from flask import g, render_template
 
 from app.blueprints.access import merchant_required
 from app.blueprints.merchant import bp
-from app.services import catalog, stock
-from app.services import windows as window_service
+from app.services.catalog import catalog, stock
+from app.services.windows import windows as window_service
 
 
 @bp.get("/")

@@ -1,5 +1,5 @@
 """Per-leader quotas of a merchant's window: each item's default cap per leader, and one
-leader's own quota for an item (the rules live in app.services.leader_quotas)."""
+leader's own quota for an item (the rules live in app.services.windows.leader_quotas)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from app.blueprints.access import merchant_area_required
 from app.blueprints.leader.forms import PlainForm
 from app.blueprints.merchant import bp
 from app.blueprints.merchant.forms import LeaderDefaultForm, LeaderQuotaForm, apply_errors
-from app.services import audit, leader_quotas
-from app.services import windows as window_service
-from app.services.errors import DomainError, NotFound, ValidationFailed
+from app.services.core import audit
+from app.services.core.errors import DomainError, NotFound, ValidationFailed
+from app.services.windows import leader_quotas
+from app.services.windows import windows as window_service
 
 
 def _choices(form: LeaderQuotaForm, page: leader_quotas.QuotaPage) -> LeaderQuotaForm:

@@ -11,11 +11,12 @@ from app.blueprints.access import merchant_area_required
 from app.blueprints.merchant import bp
 from app.blueprints.merchant.forms import MAX_ITEM_ROWS, OpenWindowForm, WindowForm, apply_errors
 from app.models.windows import WINDOW_STATUSES
-from app.services import audit, catalog, clock
-from app.services import window_editing as editing
-from app.services import windows as window_service
-from app.services.errors import DomainError, ValidationFailed
-from app.services.text import format_yuan
+from app.services.catalog import catalog
+from app.services.core import audit, clock
+from app.services.core.errors import DomainError, ValidationFailed
+from app.services.core.text import format_yuan
+from app.services.windows import window_editing as editing
+from app.services.windows import windows as window_service
 
 BLANK_ROWS = 3
 

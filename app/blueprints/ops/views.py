@@ -16,7 +16,8 @@ from flask import Flask, abort, current_app, jsonify, request
 
 from app import metrics
 from app.blueprints.ops import bp
-from app.services import clock, health
+from app.services.core import clock
+from app.services.ops import health
 
 _HEADS_KEY = "groupbuy_migration_heads"
 _STARTED_KEY = "groupbuy_started_at"

@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 from app.blueprints.payments import bp
 from app.blueprints.shop.forms import ActionForm
 from app.extensions import csrf
-from app.services import order_links, payments
-from app.services.errors import DomainError, NotFound
+from app.services.core.errors import DomainError, NotFound
+from app.services.orders import order_links, payments
 
 
 @bp.get("/simulator/<token>")

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from app.blueprints.access import staff_required
 from app.blueprints.pickup import bp
-from app.services import labels
+from app.services.deliveries import labels
 
 
 @bp.get("/labels")

@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 from app.blueprints.shop import bp
 from app.blueprints.shop.views import _render_order, order_rate_limit
 from app.extensions import limiter
-from app.services import after_sales, order_links
-from app.services.errors import DomainError, NotFound
+from app.services.core.errors import DomainError, NotFound
+from app.services.orders import after_sales, order_links
 
 
 @bp.post("/o/<token>/after-sales")

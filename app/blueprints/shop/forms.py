@@ -1,5 +1,5 @@
 """The order form. Quantities are one `qty-<window item id>` input per item, parsed by the view;
-every rule lives in app.services.ordering, so the form only carries the fields and CSRF."""
+every rule lives in app.services.orders.ordering, so the form only carries the fields and CSRF."""
 
 from __future__ import annotations
 

@@ -13,9 +13,10 @@ from app.extensions import db
 from app.i18n import SUPPORTED as LOCALES
 from app.models import Leader, Merchant, MerchantMember, User
 from app.models.accounts import MERCHANT_AREAS
-from app.services import audit, sessions
-from app.services.errors import NotFound, ValidationFailed
-from app.services.text import PHONE_RE, normalize_phone
+from app.services.accounts import sessions
+from app.services.core import audit
+from app.services.core.errors import NotFound, ValidationFailed
+from app.services.core.text import PHONE_RE, normalize_phone
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
 MIN_PASSWORD = 8

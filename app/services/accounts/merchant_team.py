@@ -23,10 +23,11 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 from app.models import Merchant, MerchantInvitation, MerchantMember, User
 from app.models.accounts import MERCHANT_AREAS
-from app.services import accounts, audit, clock
-from app.services.checks import clean_line
-from app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from app.services.text import PHONE_RE, normalize_phone
+from app.services.accounts import accounts
+from app.services.core import audit, clock
+from app.services.core.checks import clean_line
+from app.services.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.services.core.text import PHONE_RE, normalize_phone
 
 AREA_LABELS = {
     "products": _l("Products"),

@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, delete, func, select
 
 from app.extensions import db
 from app.models import User, UserSession
-from app.services import clock
+from app.services.core import clock
 
 KEY_BYTES = 32
 # A longer value cannot be a key we issued: refused before hashing or querying.

@@ -13,8 +13,8 @@ from sqlalchemy.exc import OperationalError
 from app.engine import begin_writing
 from app.extensions import db
 from app.models import ApiToken, User
-from app.services import clock
-from app.services.errors import NotFound, ValidationFailed
+from app.services.core import clock
+from app.services.core.errors import NotFound, ValidationFailed
 
 TOKEN_PREFIX = "gbw_"  # noqa: S105 - a public prefix, not a secret
 

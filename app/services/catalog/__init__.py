@@ -1,1 +1,2 @@
-"""A merchant's products: prices, stock and stock alerts, photos, Excel import and export, scheduled listing."""
+"""A merchant's products: prices, stock and stock alerts, photos, Excel import and export,
+scheduled listing."""

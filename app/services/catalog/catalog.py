@@ -1,7 +1,7 @@
 """Products and their stock: what a merchant sells, at which list price, and how many are left.
 
 Stock only ever moves with SQL arithmetic or a compare-and-set, and every change re-syncs the
-product's stock alert in the same transaction (app.services.stock).
+product's stock alert in the same transaction (app.services.catalog.stock).
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from sqlalchemy import func, or_, select, update
 from app.extensions import db
 from app.models import Merchant, Product, StockAlert, Window
 from app.permissions import scoped_or_404
-from app.services import audit, clock
-from app.services.checks import check_int, clean_line
-from app.services.errors import ValidationFailed
-from app.services.paging import PER_PAGE, Page, paginate
-from app.services.stock import sync_stock_alerts
+from app.services.catalog.stock import sync_stock_alerts
+from app.services.core import audit, clock
+from app.services.core.checks import check_int, clean_line
+from app.services.core.errors import ValidationFailed
+from app.services.core.paging import PER_PAGE, Page, paginate
 
 MAX_PRICE_FEN = 1_000_000 * 100  # one million yuan: far above any group-buy price, far below int32
 MAX_STOCK = 1_000_000

@@ -16,10 +16,11 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import Product
-from app.services import audit, catalog
-from app.services.errors import ValidationFailed
-from app.services.stock import sync_stock_alerts
-from app.services.text import parse_yuan
+from app.services.catalog import catalog
+from app.services.catalog.stock import sync_stock_alerts
+from app.services.core import audit
+from app.services.core.errors import ValidationFailed
+from app.services.core.text import parse_yuan
 
 _FIELD = re.compile(r"^(price|stock)-(\d{1,12})$")
 MAX_ROWS = 500

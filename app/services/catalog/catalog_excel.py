@@ -31,9 +31,10 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import Merchant, Product
-from app.services import audit, catalog, checks, clock, import_reports, spreadsheets
-from app.services.errors import ValidationFailed
-from app.services.stock import sync_stock_alerts
+from app.services.catalog import catalog, import_reports
+from app.services.catalog.stock import sync_stock_alerts
+from app.services.core import audit, checks, clock, spreadsheets
+from app.services.core.errors import ValidationFailed
 
 MAX_ROWS = 5000
 MAX_UNPACKED_BYTES = 50 * 1024 * 1024
@@ -105,7 +106,7 @@ def _workbook(rows: list[list], locale: str | None) -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     # A name typed as "=…" goes out as typed, marked with the quote prefix rather than given an
-    # apostrophe (services/spreadsheets.py): the import reads it back with nothing to strip.
+    # apostrophe (services/core/spreadsheets.py): the import reads it back with nothing to strip.
     for row in rows:
         sheet.append(spreadsheets.xlsx_row(sheet, row))
     for letter, width in zip("ABCDEFGHIJ", (8, 28, 12, 12, 12, 12, 10, 12, 8, 12), strict=True):
@@ -364,7 +365,7 @@ def import_catalogue(merchant: Merchant, data: bytes, *, actor: str) -> dict[str
 
 
 def _write_report(merchant_id: int, header: list[str], raw_rows: list[list], errors: list[RowError]) -> str:
-    """The refused sheet with its errors, saved for download (services/import_reports.py)."""
+    """The refused sheet with its errors, saved for download (services/catalog/import_reports.py)."""
     keys = [_known_headers().get(_norm(h)) for h in header]
     rows = [[_text(v) for v in raw] for raw in raw_rows]
     return import_reports.write(merchant_id, header, keys, rows, errors)

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import PatternFill
 
-from app.services import files, spreadsheets
+from app.services.core import files, spreadsheets
 
 BAD_FILL = PatternFill("solid", fgColor="FFC7CE")
 PREFIX = "import-errors-"

@@ -13,8 +13,8 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import Product
-from app.services import audit, clock
-from app.services.errors import ValidationFailed
+from app.services.core import audit, clock
+from app.services.core.errors import ValidationFailed
 
 MAX_AHEAD = timedelta(days=366)
 

@@ -9,8 +9,8 @@ from sqlalchemy import update
 
 from app.extensions import db
 from app.models import Product
-from app.services import audit, photos
-from app.services.errors import NotFound
+from app.services.core import audit, photos
+from app.services.core.errors import NotFound
 
 KIND = "products"
 NAME_RE = re.compile(r"^[0-9a-f]{32}(-thumb)?\.jpg$")

@@ -12,12 +12,13 @@ from sqlalchemy import and_, bindparam, or_, select, update
 
 from app.extensions import db
 from app.models import Leader, MerchantMember, Product, StockAlert, Window, WindowItem, WindowLeader
-from app.services import clock, notifications
-from app.services.notification_texts import N_, message
+from app.services.core import clock
+from app.services.notify import notifications
+from app.services.notify.notification_texts import N_, message
 
 _products = Product.__table__
 # Both run for every product of every order: built once as Core statements, since building
-# them per call cost more than running them (see app/services/reservations.py).
+# them per call cost more than running them (see app/services/orders/reservations.py).
 _OPEN = (
     update(_products)
     .where(

@@ -1,4 +1,4 @@
-"""The set-based steps of closing a window (app.services.closing runs them in one transaction).
+"""The set-based steps of closing a window (app.services.closing.closing runs them in one transaction).
 
 Orders are settled a chunk at a time, in id order. Each chunk moves its orders with one
 compare-and-set per target status (`UPDATE … WHERE id IN (…) AND status = :expected RETURNING …`),
@@ -30,11 +30,13 @@ from app.models import (
     WindowItem,
     WindowLeaderQuota,
 )
-from app.services import close_rows, codes, refunds
-from app.services.dialect import insert_for_dialect
-from app.services.stock import sync_stock_alerts
+from app.services.catalog.stock import sync_stock_alerts
+from app.services.core import bulk_rows
+from app.services.core.dialect import insert_for_dialect
+from app.services.orders import refunds
+from app.services.pickup import codes
 
-log = logging.getLogger("app.services.closing")
+log = logging.getLogger("app.services.closing.closing")
 
 ACTOR = "system:close"
 EVENT_COLUMNS = ("order_id", "from_status", "to_status", "actor", "reason", "detail", "created_at")
@@ -92,7 +94,7 @@ def _move(ids, source: str, values: dict, *where) -> list:
         return []
     return db.session.execute(
         update(_O)
-        .where(close_rows.ids_in(_O.c.id, ids), _O.c.status == source, *where)
+        .where(bulk_rows.ids_in(_O.c.id, ids), _O.c.status == source, *where)
         .values(**values)
         .returning(_O.c.id, _O.c.leader_id, _O.c.pickup_point_id, _O.c.customer_phone)
     ).all()
@@ -102,7 +104,7 @@ def _move_lines(order_ids, status: str, *where, returning: bool = True) -> list:
     """Move the reserved lines of orders this close moved; the lines moved, as they are now."""
     stmt = (
         update(_L)
-        .where(close_rows.ids_in(_L.c.order_id, order_ids), _L.c.status == "reserved", *where)
+        .where(bulk_rows.ids_in(_L.c.order_id, order_ids), _L.c.status == "reserved", *where)
         .values(status=status)
     )
     if not returning:
@@ -123,7 +125,7 @@ def _move_lines(order_ids, status: str, *where, returning: bool = True) -> list:
 def cancel_unpaid(close: Close) -> None:
     """pending_payment → cancelled, lines cancelled, their units and places to give back."""
     ids = _order_ids(close.window_id, "pending_payment")
-    for chunk in close_rows.chunks(ids):
+    for chunk in bulk_rows.chunks(ids):
         # A payment committing now makes its order match nothing here; it is settled as paid.
         moved = {
             row.id: row for row in _move(chunk, "pending_payment", {"status": "cancelled", "cancelled_at": close.now})
@@ -138,7 +140,7 @@ def cancel_unpaid(close: Close) -> None:
             close.places[order.pickup_point_id] += 1
             close.tally(order.leader_id, "cancelled")
             events.append((order.id, "pending_payment", "cancelled", ACTOR, "unpaid at cut-off", None, close.now))
-        close_rows.insert_rows(OrderEvent.__table__, EVENT_COLUMNS, events)
+        bulk_rows.insert_rows(OrderEvent.__table__, EVENT_COLUMNS, events)
     if ids:
         log.info(
             "closing window %s: %d of %d unpaid orders cancelled", close.window_id, close.counts["cancelled"], len(ids)
@@ -149,7 +151,7 @@ def settle_paid(close: Close, failed_items: set[int]) -> None:
     """paid → confirmed (code, batch) or failed; refund what failed; a chunk at a time."""
     ids = _order_ids(close.window_id, "paid")
     settled = 0
-    for chunk in close_rows.chunks(ids):
+    for chunk in bulk_rows.chunks(ids):
         _settle_chunk(close, chunk, failed_items)
         settled += len(chunk)
         log.info("closing window %s: %d of %d paid orders settled", close.window_id, settled, len(ids))
@@ -159,7 +161,7 @@ def settle_paid(close: Close, failed_items: set[int]) -> None:
 
 
 def _settle_chunk(close: Close, chunk, failed_items: set[int]) -> None:
-    in_chunk = close_rows.ids_in(_O.c.id, chunk)
+    in_chunk = bulk_rows.ids_in(_O.c.id, chunk)
     points = db.session.scalars(select(_O.c.pickup_point_id).where(in_chunk, _O.c.status == "paid").distinct())
     _ensure_batches(close, set(points.all()))
     # An order is confirmed when at least one of its live lines is of an item that reached its
@@ -208,7 +210,7 @@ def _settle_chunk(close: Close, chunk, failed_items: set[int]) -> None:
             # be delivered), each less anything already refunded on it.
             owed[order.id] = {line.id: line.unit_price_fen * line.quantity - line.refunded_fen for line in lost}
             close.tally(order.leader_id, outcome)
-    close_rows.insert_rows(OrderEvent.__table__, EVENT_COLUMNS, events)
+    bulk_rows.insert_rows(OrderEvent.__table__, EVENT_COLUMNS, events)
     refunds.refund_orders(owed, reason="group_failed", actor=ACTOR, now=close.now)
     codes.issue_codes([(row.id, row.pickup_point_id) for row in confirmed], close.live_codes, close.now)
 

@@ -10,7 +10,7 @@ the close for them) instead of deadlocking. Order states change only by compare-
 status the database holds, so a payment that lands mid-close is either seen as paid or finds
 its order already cancelled (and is refunded by payments as a late payment).
 
-The orders are worked set-based, a chunk of ids at a time (app.services.close_bulk), so a window
+The orders are worked set-based, a chunk of ids at a time (app.services.closing.close_bulk), so a window
 of a hundred thousand orders closes in seconds; each chunk logs its progress.
 """
 
@@ -24,9 +24,11 @@ from sqlalchemy import select, update
 from app import metrics
 from app.extensions import db
 from app.models import Leader, MerchantMember, Window, WindowItem
-from app.services import clock, close_bulk, notifications
-from app.services.close_bulk import Close
-from app.services.notification_texts import N_, message
+from app.services.closing import close_bulk
+from app.services.closing.close_bulk import Close
+from app.services.core import clock
+from app.services.notify import notifications
+from app.services.notify.notification_texts import N_, message
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from flask import current_app
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from app.services import files
-from app.services.errors import ValidationFailed
+from app.services.core import files
+from app.services.core.errors import ValidationFailed
 
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP"}
 PHOTO_MAX_EDGE = 1600
@@ -111,7 +111,7 @@ def photo_response(kind: str, name: str, *, public: bool = False):
 
     path = photo_file(kind, name)
     if not path.is_file():
-        from app.services.errors import NotFound
+        from app.services.core.errors import NotFound
 
         raise NotFound()
     response = current_app.response_class(path.read_bytes(), mimetype="image/jpeg")

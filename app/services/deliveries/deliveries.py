@@ -4,7 +4,7 @@ Batch lifecycle: created → picking → dispatched → arrived → done (DESIGN
 a compare-and-set on the batch's status; batches have no event table, so each move writes an
 audit record (who, when, which step).
 
-Shortages at arrival are allocated by app.services.shortages (latest-placed orders first).
+Shortages at arrival are allocated by app.services.deliveries.shortages (latest-placed orders first).
 """
 
 from __future__ import annotations
@@ -33,10 +33,13 @@ from app.models import (
 )
 from app.models.orders import ORDER_STATUSES
 from app.permissions import scoped_or_404
-from app.services import audit, clock, codes, notifications, payments, reservations, slots
-from app.services import shortages as shortages_
-from app.services.errors import DomainError, InvalidTransition, NotFound, ValidationFailed
-from app.services.notification_texts import N_, message
+from app.services.core import audit, clock
+from app.services.core.errors import DomainError, InvalidTransition, NotFound, ValidationFailed
+from app.services.deliveries import shortages as shortages_
+from app.services.notify import notifications
+from app.services.notify.notification_texts import N_, message
+from app.services.orders import payments, reservations
+from app.services.pickup import codes, slots
 
 ARRIVABLE = ("created", "picking", "dispatched")
 FINAL_ORDER_STATUSES = ("completed", "refunded", "cancelled", "failed")
@@ -128,7 +131,7 @@ def start_picking(batch: DeliveryBatch, user: User) -> DeliveryBatch:
 def check_dispatch_details(note: str | None, expected_at: datetime | None) -> str:
     """The cleaned note; ValidationFailed for a note that is too long or an arrival in the past
     or more than 30 days ahead."""
-    from app.services.checks import clean_line
+    from app.services.core.checks import clean_line
 
     fields = {}
     note, error = clean_line(note, max_len=200, required=False)
@@ -220,7 +223,7 @@ def confirm_arrival(batch_id: int, leader: Leader, user: User, shortages: dict[i
         # The compare-and-set comes before any refund: a second arrival stops here.
         _cas_batch(batch.id, ARRIVABLE, {"status": "arrived", "arrived_at": clock.now(), "arrived_by_id": user.id})
         # Lock order batch → lines → orders: nothing else moves these orders while shortages
-        # land on them, and an after-sales refund (lines, then order: services/refunds.py) of one
+        # land on them, and an after-sales refund (lines, then order: services/orders/refunds.py) of one
         # of them waits for the arrival, or the arrival for it, instead of deadlocking.
         db.session.execute(
             select(OrderItem.id)

@@ -24,8 +24,9 @@ from app.extensions import db
 from app.models import DocumentJob, Window
 from app.models.documents import DOCUMENT_FORMATS, DOCUMENT_KINDS
 from app.permissions import scoped_or_404
-from app.services import clock, files, spreadsheets, window_documents
-from app.services.errors import ValidationFailed
+from app.services.core import clock, files, spreadsheets
+from app.services.core.errors import ValidationFailed
+from app.services.deliveries import window_documents
 
 LEASE = timedelta(minutes=10)
 PROGRESS_EVERY = 2000
@@ -214,8 +215,8 @@ def _write_pdf(path: Path, title: str, doc, progress) -> None:
     from reportlab.lib.units import mm
     from reportlab.pdfgen.canvas import Canvas
 
-    from app.services import labels
-    from app.services.label_layouts import FONT, fit
+    from app.services.deliveries import labels
+    from app.services.deliveries.label_layouts import FONT, fit
 
     labels.register_font()
     width, height = A4

@@ -9,7 +9,6 @@ invariant mode, fixed document info), so a batch regenerated from the same data 
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 from flask import current_app
@@ -24,18 +23,26 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import DeliveryBatch, Order, PickupCode, User
 from app.permissions import scoped_or_404, staff_point_ids
-from app.services import codes, deliveries, files
-from app.services.errors import DomainError, ValidationFailed
-from app.services.label_layouts import FONT, LAYOUTS, LabelData, Layout, Line, draw_label, draw_sheet, draw_ticket
-from app.services.text import mask_name, mask_phone
+from app.services.core import files
+from app.services.core.errors import ValidationFailed
+from app.services.core.fonts import font_path
+from app.services.core.text import mask_name, mask_phone
+from app.services.deliveries import deliveries
+from app.services.deliveries.label_layouts import (
+    FONT,
+    LAYOUTS,
+    LabelData,
+    Layout,
+    Line,
+    draw_label,
+    draw_sheet,
+    draw_ticket,
+)
+from app.services.pickup import codes
 
 rl_config.invariant = 1
 rl_config.useA85 = 0  # binary streams: smaller files, less time encoding
 
-FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-)
 LABELLED_STATUSES = ("ready_for_pickup", "completed")
 DEFAULT_LAYOUT = "50x30"
 LAYOUT_CHOICES = (
@@ -50,24 +57,6 @@ LAYOUT_CHOICES = (
 class UnknownLayout(ValidationFailed):
     code = "unknown_layout"
     default_message = _l("Unknown label layout.")
-
-
-class LabelFontMissing(DomainError):
-    status = 503
-    code = "label_font_missing"
-    default_message = _l(
-        "No Chinese font for labels: install the Debian package fonts-wqy-zenhei or set LABEL_FONT_PATH."
-    )
-
-
-def font_path() -> Path:
-    """The TrueType CJK font labels embed: LABEL_FONT_PATH, else the first Debian one present."""
-    override = os.environ.get("LABEL_FONT_PATH") or current_app.config.get("LABEL_FONT_PATH")
-    candidates = (override,) if override else FONT_CANDIDATES
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    raise LabelFontMissing()
 
 
 _registered: Path | None = None

@@ -8,8 +8,8 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import DeliveryBatch, Order, OrderItem
-from app.services.deliveries import NOT_DELIVERED, PICKED_LINE_STATUSES
-from app.services.text import mask_name, mask_phone
+from app.services.core.text import mask_name, mask_phone
+from app.services.deliveries.deliveries import NOT_DELIVERED, PICKED_LINE_STATUSES
 
 
 def picking_list(batch: DeliveryBatch) -> list[dict]:

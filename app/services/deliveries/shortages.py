@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from app.models import Order, OrderItem
-from app.services.errors import ValidationFailed
+from app.services.core.errors import ValidationFailed
 
 
 def open_lines(batch_id: int) -> list[OrderItem]:

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Order, OrderItem, PickupPoint
-from app.services.text import mask_name, mask_phone
+from app.services.core.text import mask_name, mask_phone
 
 DELIVERED = ("confirmed", "ready_for_pickup", "completed")
 LINE_STATUSES = ("confirmed", "redeemed")

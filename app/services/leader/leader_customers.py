@@ -15,9 +15,9 @@ from sqlalchemy import func, or_, select
 from app.extensions import db
 from app.models import Leader, Order, User
 from app.permissions import scoped_or_404
-from app.services import audit
-from app.services.checks import has_control_chars
-from app.services.text import mask_phone
+from app.services.core import audit
+from app.services.core.checks import has_control_chars
+from app.services.core.text import mask_phone
 
 PAGE_SIZE = 50
 # Orders that were a real purchase (money taken at some point): the counts a leader cares about.

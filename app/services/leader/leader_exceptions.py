@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import AfterSalesRequest, Leader, Order, OrderItem, Refund
-from app.services import after_sales
+from app.services.orders import after_sales
 
 LIMIT = 100
 

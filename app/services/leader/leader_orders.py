@@ -14,10 +14,11 @@ from app.extensions import db
 from app.models import Leader, Order, Window
 from app.models.orders import ORDER_STATUSES
 from app.permissions import scoped_or_404
-from app.services import clock, leader_customers
-from app.services.checks import has_control_chars
-from app.services.errors import ValidationFailed
-from app.services.paging import paginate
+from app.services.core import clock
+from app.services.core.checks import has_control_chars
+from app.services.core.errors import ValidationFailed
+from app.services.core.paging import paginate
+from app.services.leader import leader_customers
 
 # Tabs of the orders page; the last one gathers every way an order can end without pickup.
 TABS: dict[str, tuple[str, ...]] = {

@@ -10,7 +10,10 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AfterSalesRequest, Leader, Order
-from app.services import deliveries, notifications, pickup_overview, windows
+from app.services.deliveries import deliveries
+from app.services.leader import pickup_overview
+from app.services.notify import notifications
+from app.services.windows import windows
 
 # A sale made through the leader: paid at some point and not (yet) cancelled or failed.
 _SOLD = ("paid", "confirmed", "ready_for_pickup", "completed")

@@ -18,9 +18,10 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import Leader, Order, PickupCode, PickupPoint, Redemption, User
 from app.permissions import scoped_or_404
-from app.services import clock, counter_lock, offline_conflicts, redemption_lines, redemption_undo
-from app.services.errors import ValidationFailed
-from app.services.text import mask_name
+from app.services.core import clock
+from app.services.core.errors import ValidationFailed
+from app.services.core.text import mask_name
+from app.services.pickup import counter_lock, offline_conflicts, redemption_lines, redemption_undo
 
 MAX_REMIND = 500
 

@@ -1,1 +1,2 @@
-"""Notifications: the outbox and its delivery, preferences, texts, group-chat robots, webhooks, Web Push and email."""
+"""Notifications: the outbox and its delivery, preferences, texts, group-chat robots, webhooks, Web
+Push and email."""

@@ -20,8 +20,9 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import ChannelDelivery, NotificationChannel, OutboxMessage, User
-from app.services import clock, email_channel, notification_texts, outbound_http, push, webhook_formats
-from app.services.outbound_http import UnsafeTarget
+from app.services.core import clock, outbound_http
+from app.services.core.outbound_http import UnsafeTarget
+from app.services.notify import email_channel, notification_texts, push, webhook_formats
 
 MAX_ATTEMPTS = 6
 LEASE = timedelta(minutes=2)

@@ -7,7 +7,7 @@ ChannelDelivery per matching channel in the same transaction; channel_delivery s
 Channel URLs are typed by users, so the server must not become a way to reach the machine's own
 network (SSRF): only https to hosts whose every address is public, checked when the channel is
 saved and again before every send, which then connects to the addresses it checked
-(services/outbound_http.py). `WEBHOOK_ALLOW_PRIVATE` lifts that for a closed deployment and for
+(services/core/outbound_http.py). `WEBHOOK_ALLOW_PRIVATE` lifts that for a closed deployment and for
 the tests' loopback receivers.
 """
 
@@ -22,12 +22,13 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import ChannelDelivery, NotificationChannel, OutboxMessage, User
-from app.services import clock, email_channel, notifications
-from app.services.checks import clean_line, has_control_chars
-from app.services.errors import NotFound, ValidationFailed
-from app.services.notification_texts import EVENTS, N_, message
-from app.services.outbound_http import UnsafeTarget, check_target
-from app.services.webhook_formats import KINDS
+from app.services.core import clock
+from app.services.core.checks import clean_line, has_control_chars
+from app.services.core.errors import NotFound, ValidationFailed
+from app.services.core.outbound_http import UnsafeTarget, check_target
+from app.services.notify import email_channel, notifications
+from app.services.notify.notification_texts import EVENTS, N_, message
+from app.services.notify.webhook_formats import KINDS
 
 MAX_CHANNELS = 10
 KIND_LABELS: dict[str, object] = {
@@ -84,7 +85,7 @@ def _checked(data: ChannelInput) -> ChannelInput:
 
 
 def _active(user: User):
-    # Robots and webhooks; push subscriptions (kind "webpush") are listed by services/push.py.
+    # Robots and webhooks; push subscriptions (kind "webpush") are listed by services/notify/push.py.
     return select(NotificationChannel).where(
         NotificationChannel.user_id == user.id,
         NotificationChannel.removed_at.is_(None),

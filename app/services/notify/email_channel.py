@@ -18,7 +18,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from app.services import webhook_formats
+from app.services.notify import webhook_formats
 
 KIND = "email"
 ADDRESS_RE = re.compile(

@@ -1,7 +1,7 @@
 """Per-type preferences for the in-app notification centre: which kinds a user wants to see.
 
 No row means "show it". Robots, webhooks and push have their own per-channel choice of kinds
-(services/channels.py); muting a kind here hides it from the centre only.
+(services/notify/channels.py); muting a kind here hides it from the centre only.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from sqlalchemy import delete, select
 
 from app.extensions import db
 from app.models import NotificationMute, User
-from app.services.errors import ValidationFailed
-from app.services.notification_texts import EVENTS
+from app.services.core.errors import ValidationFailed
+from app.services.notify.notification_texts import EVENTS
 
 
 def muted_kinds(user_id: int) -> set[str]:

@@ -1,5 +1,5 @@
 """In-app notifications: queued in the outbox in the caller's transaction (delivered after commit
-by services/outbox.py, DESIGN.md §4.8), counted and read in the notification centre."""
+by services/notify/outbox.py, DESIGN.md §4.8), counted and read in the notification centre."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.models import Notification, OutboxMessage
-from app.services import clock
+from app.services.core import clock
 
 
 def enqueue(kind: str, *, user_ids: list[int], title, body="", link: str | None = None) -> None:

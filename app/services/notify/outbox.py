@@ -11,7 +11,8 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import Notification, OutboxMessage, User
-from app.services import channels, clock, notification_prefs, notification_texts
+from app.services.core import clock
+from app.services.notify import channels, notification_prefs, notification_texts
 
 MAX_ATTEMPTS = 8
 

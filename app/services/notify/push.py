@@ -24,9 +24,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import NotificationChannel, User
-from app.services import clock, outbound_http
-from app.services.errors import NotFound, ValidationFailed
-from app.services.outbound_http import UnsafeTarget, check_target
+from app.services.core import clock, outbound_http
+from app.services.core.errors import NotFound, ValidationFailed
+from app.services.core.outbound_http import UnsafeTarget, check_target
 
 KIND = "webpush"
 TTL_S = 24 * 3600

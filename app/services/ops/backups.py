@@ -29,7 +29,7 @@ from flask import current_app
 from app import engine_checkpoints, engine_in_use
 from app.engine import keep_private
 from app.extensions import db
-from app.services import clock
+from app.services.core import clock
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 HEADER_BYTES = 100

@@ -7,10 +7,10 @@ service) with one batch arrived and an after-sales request open on it. Before th
 of daily group buys that were sold, closed, delivered and collected, so the sales reports have
 a history to show. Running it again changes nothing and prints the logins.
 
-All or nothing (app/services/atomic.py): a seed that fails part-way, or is killed, leaves the
+All or nothing (app/services/core/atomic.py): a seed that fails part-way, or is killed, leaves the
 database as it was, so the next run seeds it whole. It seeds only an empty database: demo
 accounts with their published password never join someone's real data. The windows' times come
-from app/services/demo_timeline.py, which fits them to any moment in any zone.
+from app/services/ops/demo_timeline.py, which fits them to any moment in any zone.
 """
 
 from __future__ import annotations
@@ -23,23 +23,16 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import DeliveryBatch, Leader, Order, PickupCode, PickupPoint, Product, User, Window
-from app.services import (
-    accounts,
-    after_sales,
-    atomic,
-    catalog,
-    clock,
-    closing,
-    deliveries,
-    ordering,
-    payments,
-    points,
-    redemption,
-    sales_rollup,
-    sharing,
-    windows,
-)
-from app.services.demo_timeline import ARRIVAL_AFTER, Slot, Timeline, timeline
+from app.services.accounts import accounts
+from app.services.catalog import catalog
+from app.services.closing import closing
+from app.services.core import atomic, clock
+from app.services.deliveries import deliveries
+from app.services.ops.demo_timeline import ARRIVAL_AFTER, Slot, Timeline, timeline
+from app.services.orders import after_sales, ordering, payments
+from app.services.pickup import points, redemption
+from app.services.reports import sales_rollup
+from app.services.windows import sharing, windows
 
 PASSWORD = "groupbuy123"  # noqa: S105 - the published demo password
 LOGINS = [

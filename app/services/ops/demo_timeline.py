@@ -1,7 +1,7 @@
 """When each of the demo's windows is made, sells, closes and is collected, for a seed run at any
 moment in any zone.
 
-Kept apart from the seed (app/services/demo.py) so that the times can be checked at every hour
+Kept apart from the seed (app/services/ops/demo.py) so that the times can be checked at every hour
 of a day in several zones without seeding each time (tests/unit/test_demo_timeline.py).
 """
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 
 from app.extensions import db
 from app.models import ChannelDelivery, JobRun, OutboxMessage
-from app.services import clock
+from app.services.core import clock
 
 log = logging.getLogger(__name__)
 

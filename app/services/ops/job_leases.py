@@ -22,8 +22,8 @@ from sqlalchemy import or_, select, update
 
 from app.extensions import db
 from app.models import JobRun
-from app.services import clock
-from app.services.dialect import insert_for_dialect
+from app.services.core import clock
+from app.services.core.dialect import insert_for_dialect
 
 ERROR_CHARS = 500
 

@@ -28,11 +28,13 @@ from app.extensions import db
 from app.models import AfterSalesRequest, Leader, MerchantMember, Order, OrderEvent, OrderItem
 from app.models.after_sales import AFTER_SALES_REASONS
 from app.permissions import scoped_or_404
-from app.services import audit, clock, notifications, payments, photos
-from app.services.checks import has_control_chars
-from app.services.errors import Conflict, DomainError, ValidationFailed
-from app.services.notification_texts import N_, message
-from app.services.text import format_yuan, parse_yuan
+from app.services.core import audit, clock, photos
+from app.services.core.checks import has_control_chars
+from app.services.core.errors import Conflict, DomainError, ValidationFailed
+from app.services.core.text import format_yuan, parse_yuan
+from app.services.notify import notifications
+from app.services.notify.notification_texts import N_, message
+from app.services.orders import payments
 
 PHOTO_KIND = "after_sales"
 OPEN_ORDER_STATUSES = ("confirmed", "ready_for_pickup", "completed")

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Order
-from app.services.errors import NotFound
+from app.services.core.errors import NotFound
 
 
 def get_order_by_token(token: str) -> Order:

@@ -1,7 +1,7 @@
 """Customer orders through a leader's share link: place, look up by token, cancel before cut-off.
 
 Customers have no account: the order's unguessable access token is the only key to it.
-Stock, quota, limit and capacity move only through app.services.reservations.
+Stock, quota, limit and capacity move only through app.services.orders.reservations.
 """
 
 from __future__ import annotations
@@ -16,11 +16,20 @@ from sqlalchemy.orm import joinedload, make_transient_to_detached, selectinload
 
 from app.extensions import db
 from app.models import Order, OrderEvent, OrderItem, PickupCode, PickupPoint, ShareLink, Window, WindowItem
-from app.services import clock, leader_quotas, payments, reservations
-from app.services.errors import DomainError, InvalidTransition, NotFound, OutOfStock, ValidationFailed, WindowClosed
-from app.services.order_links import get_order_by_token
-from app.services.text import PHONE_RE, normalize_phone
-from app.services.windows import sellable_by
+from app.services.core import clock
+from app.services.core.errors import (
+    DomainError,
+    InvalidTransition,
+    NotFound,
+    OutOfStock,
+    ValidationFailed,
+    WindowClosed,
+)
+from app.services.core.text import PHONE_RE, normalize_phone
+from app.services.orders import payments, reservations
+from app.services.orders.order_links import get_order_by_token
+from app.services.windows import leader_quotas
+from app.services.windows.windows import sellable_by
 
 MAX_LINES = 50
 MAX_QTY = 999

@@ -14,7 +14,7 @@ from flask import current_app, url_for
 from flask_babel import gettext as _
 
 from app.models import Order, Payment
-from app.services.errors import ValidationFailed
+from app.services.core.errors import ValidationFailed
 
 SIGNATURE_PREFIX = "sha256="
 

@@ -20,8 +20,8 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import Leader, Order, OrderEvent, Payment, Refund, User
-from app.services import audit, clock, refunds
-from app.services.errors import (
+from app.services.core import audit, clock
+from app.services.core.errors import (
     AmountMismatch,
     BadSignature,
     DomainError,
@@ -29,8 +29,9 @@ from app.services.errors import (
     NotFound,
     ValidationFailed,
 )
-from app.services.order_links import get_order_by_token
-from app.services.payment_providers import (
+from app.services.orders import refunds
+from app.services.orders.order_links import get_order_by_token
+from app.services.orders.payment_providers import (
     PaymentProvider,
     enabled_names,
     get_provider,
@@ -154,7 +155,7 @@ def refund_lines(order: Order, lines: Mapping[int, int], reason: str, actor: str
     """Pay back {line id: fen} of `order` through the provider that took it; caller commits.
 
     Raises RefundTooLarge rather than ever refunding a line beyond what was paid for it, or the
-    order beyond what it was paid. The rules live in app.services.refunds, which the close uses
+    order beyond what it was paid. The rules live in app.services.orders.refunds, which the close uses
     for thousands of orders at once.
     """
     if not lines or not all(_positive_fen(fen) for fen in lines.values()):

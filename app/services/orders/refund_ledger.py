@@ -7,7 +7,7 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Order, Refund, Window
-from app.services.paging import paginate
+from app.services.core.paging import paginate
 
 
 def _of_merchant(stmt, merchant_id: int):

@@ -26,9 +26,9 @@ from sqlalchemy import bindparam, select, update
 from app.extensions import db
 from app.models import AuditRecord, Order, OrderItem, Payment, Refund
 from app.models.types import utcnow
-from app.services import close_rows
-from app.services.errors import InvalidTransition, RefundTooLarge
-from app.services.payment_providers import get_provider
+from app.services.core import bulk_rows
+from app.services.core.errors import InvalidTransition, RefundTooLarge
+from app.services.orders.payment_providers import get_provider
 
 _O, _L, _P, _R = Order.__table__, OrderItem.__table__, Payment.__table__, Refund.__table__
 REFUND_COLUMNS = ("order_id", "payment_id", "amount_fen", "reason", "status", "created_at", "summarized")
@@ -105,7 +105,7 @@ def left_on_lines(order_ids: Iterable[int]) -> dict[int, dict[int, int]]:
         return left
     rows = db.session.execute(
         select(_L.c.order_id, _L.c.id, _L.c.unit_price_fen * _L.c.quantity - _L.c.refunded_fen)
-        .where(close_rows.ids_in(_L.c.order_id, ids))
+        .where(bulk_rows.ids_in(_L.c.order_id, ids))
         .order_by(_L.c.order_id, _L.c.id)
     )
     for order_id, line_id, fen in rows:
@@ -159,7 +159,7 @@ def _refund(
     ids = _insert_refunds(order_ids, [(o, p.id, a, reason[:40], s, now, False) for o, p, a, s in done])
     result = {o: Refunded(o, ids[o], p.id, a, s) for o, p, a, s in done}
     stamp = utcnow()
-    close_rows.insert_rows(
+    bulk_rows.insert_rows(
         AuditRecord.__table__,
         AUDIT_COLUMNS,
         [
@@ -193,7 +193,7 @@ def _first_payments(order_ids: list[int]) -> dict[int, object]:
         return first
     for payment in db.session.execute(
         select(_P.c.id, _P.c.order_id, _P.c.provider, _P.c.provider_ref, _P.c.amount_fen, _P.c.created_at)
-        .where(close_rows.ids_in(_P.c.order_id, order_ids), _P.c.late.is_(False))
+        .where(bulk_rows.ids_in(_P.c.order_id, order_ids), _P.c.late.is_(False))
         .order_by(_P.c.id)
     ).all():
         first.setdefault(payment.order_id, payment)
@@ -203,8 +203,8 @@ def _first_payments(order_ids: list[int]) -> dict[int, object]:
 def _insert_refunds(order_ids: list[int], rows: list[tuple]) -> dict[int, int]:
     """Insert the Refund rows; their ids by order. One refund per order in a call, so the new ids
     are found by order (the driver's RETURNING would make SQLite insert them one by one)."""
-    of_these = close_rows.ids_in(_R.c.order_id, order_ids)
+    of_these = bulk_rows.ids_in(_R.c.order_id, order_ids)
     # Other refunds of these orders are committed or wait on the order rows this call has updated.
     earlier = set(db.session.scalars(select(_R.c.id).where(of_these)))
-    close_rows.insert_rows(_R, REFUND_COLUMNS, rows)
+    bulk_rows.insert_rows(_R, REFUND_COLUMNS, rows)
     return {o: i for i, o in db.session.execute(select(_R.c.id, _R.c.order_id).where(of_these)) if i not in earlier}

@@ -7,7 +7,7 @@ fixed order — window items by id, then products by id, then leader quota rows,
 rows — so two transactions on PostgreSQL wait for each other instead of deadlocking. On a
 raised DomainError the caller must roll back; nothing reserved so far survives that.
 
-Per-leader quotas (app.services.leader_quotas) are read and changed only while the window
+Per-leader quotas (app.services.windows.leader_quotas) are read and changed only while the window
 item's row is locked, which the first UPDATE below does: whatever the merchant changed is
 either wholly before this order or wholly after it.
 """
@@ -30,9 +30,9 @@ from app.models import (
     WindowItem,
     WindowLeaderQuota,
 )
-from app.services.dialect import insert_for_dialect
-from app.services.errors import CapacityFull, LeaderQuotaReached, OutOfStock, OverLimit, WindowClosed
-from app.services.stock import sync_stock_alerts
+from app.services.catalog.stock import sync_stock_alerts
+from app.services.core.dialect import insert_for_dialect
+from app.services.core.errors import CapacityFull, LeaderQuotaReached, OutOfStock, OverLimit, WindowClosed
 
 _items, _products = WindowItem.__table__, Product.__table__
 # The two UPDATEs every order runs, built once as Core statements. Building the ORM statement

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import PickupCode, PickupPoint, User
 from app.permissions import staff_point_ids
-from app.services import audit, clock, codes, counter_lock
-from app.services.checks import has_control_chars
-from app.services.errors import (
+from app.services.core import audit, clock
+from app.services.core.checks import has_control_chars
+from app.services.core.errors import (
     AlreadyRedeemed,
     BadSignature,
     CodeEntryLocked,
@@ -25,6 +25,7 @@ from app.services.errors import (
     NotYourPickupPoint,
     ValidationFailed,
 )
+from app.services.pickup import codes, counter_lock
 
 _DIGITS_RE = re.compile(r"^\d{8}$")
 

@@ -27,8 +27,8 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import Order, PickupCode
-from app.services import clock, close_rows
-from app.services.errors import BadSignature
+from app.services.core import bulk_rows, clock
+from app.services.core.errors import BadSignature
 
 QR_VERSION = "GB1"
 _MAX_TRIES = 20
@@ -211,7 +211,7 @@ def issue_codes(orders: list[tuple[int, int]], live: dict[int, set[str]], now: d
     pc = PickupCode.__table__
     ids = [order_id for order_id, _point in orders]
     # A second issue for the same order keeps its first code, as issue_code does.
-    has_code = set(db.session.scalars(select(pc.c.order_id).where(close_rows.ids_in(pc.c.order_id, ids))))
+    has_code = set(db.session.scalars(select(pc.c.order_id).where(bulk_rows.ids_in(pc.c.order_id, ids))))
     wanted = [(o, p) for o, p in orders if o not in has_code]
     for _ in range(_MAX_TRIES):
         _load_live(live, {p for _o, p in wanted if p not in live})
@@ -225,7 +225,7 @@ def issue_codes(orders: list[tuple[int, int]], live: dict[int, set[str]], now: d
             drawn.append((order_id, point_id, code, code, "issued", now))
         try:
             with db.session.begin_nested():
-                close_rows.insert_rows(
+                bulk_rows.insert_rows(
                     pc, ("order_id", "pickup_point_id", "code", "live_code", "status", "issued_at"), drawn
                 )
         except (IntegrityError, _driver_integrity_error()):
@@ -246,7 +246,7 @@ def _load_live(live: dict[int, set[str]], point_ids: Iterable[int]) -> None:
     wanted = sorted(point_ids)
     for point_id in wanted:
         live[point_id] = set()
-    for part in close_rows.chunks(wanted):
+    for part in bulk_rows.chunks(wanted):
         rows = db.session.execute(
             select(pc.c.pickup_point_id, pc.c.live_code).where(
                 pc.c.pickup_point_id.in_(part), pc.c.live_code.is_not(None)

@@ -35,8 +35,8 @@ from sqlalchemy import func, or_, select
 from app.extensions import db
 from app.models import AuditRecord, CodeEntryFailure, PickupPoint, User
 from app.permissions import leader_of, scoped_or_404
-from app.services import audit, clock
-from app.services.errors import CodeEntryLocked, Conflict, NotFound
+from app.services.core import audit, clock
+from app.services.core.errors import CodeEntryLocked, Conflict, NotFound
 
 # Outcomes that count towards the lock: answers to a guess. A malformed entry (wrong length)
 # reveals nothing and "already redeemed" is a real code, so neither counts; nor does a request

@@ -18,9 +18,10 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Leader, Order, PickupCode, PickupPoint, Redemption, User
-from app.services import audit, clock, notifications
-from app.services.notification_texts import N_, message
-from app.services.text import mask_name
+from app.services.core import audit, clock
+from app.services.core.text import mask_name
+from app.services.notify import notifications
+from app.services.notify.notification_texts import N_, message
 
 RECENT_DAYS = 7
 

@@ -25,9 +25,10 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import Order, PickupCode, PickupPoint, User
 from app.permissions import staff_point_ids
-from app.services import clock, codes, redemption_lines
-from app.services.errors import NotYourPickupPoint
-from app.services.text import mask_name, mask_phone
+from app.services.core import clock
+from app.services.core.errors import NotYourPickupPoint
+from app.services.core.text import mask_name, mask_phone
+from app.services.pickup import codes, redemption_lines
 
 # 2: no code-derived data (version 1 carried an HMAC key and a hash per code). The scanner
 # discards a stored manifest of any other version, so no old copy with hashes stays on a device.

@@ -24,8 +24,8 @@ from flask_babel import gettext as _
 from app.extensions import db
 from app.models import PickupCode, User
 from app.permissions import staff_point_ids
-from app.services import audit, clock, code_lookup, offline_conflicts, redeem_proof, redemption
-from app.services.errors import (
+from app.services.core import audit, clock
+from app.services.core.errors import (
     AlreadyRedeemed,
     CodeEntryLocked,
     DomainError,
@@ -33,6 +33,7 @@ from app.services.errors import (
     NotYourPickupPoint,
     ValidationFailed,
 )
+from app.services.pickup import code_lookup, offline_conflicts, redeem_proof, redemption
 
 MAX_ITEMS = 100
 # A device clock may run a little fast; a hand-over "from the future" beyond this is refused.

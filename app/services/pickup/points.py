@@ -15,10 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 from app.models import Leader, PickupPoint, PickupStaff, User
 from app.permissions import scoped_or_404
-from app.services import audit
-from app.services.checks import check_int, clean_line
-from app.services.errors import ValidationFailed
-from app.services.text import PHONE_RE, normalize_phone
+from app.services.core import audit
+from app.services.core.checks import check_int, clean_line
+from app.services.core.errors import ValidationFailed
+from app.services.core.text import PHONE_RE, normalize_phone
 
 MAX_CAPACITY = 10_000
 # Mainland mobile, or a landline such as 010-12345678 / 0755-1234567-801 / 12345678.

@@ -27,8 +27,8 @@ from sqlalchemy import select
 from app.engine import begin_writing
 from app.extensions import db
 from app.models import PickupCode, User
-from app.services import audit, clock, codes, counter_lock
-from app.services.errors import (
+from app.services.core import audit, clock
+from app.services.core.errors import (
     BadSignature,
     CodeEntryLocked,
     DomainError,
@@ -36,13 +36,14 @@ from app.services.errors import (
     PreviewExpired,
     ValidationFailed,
 )
+from app.services.pickup import codes, counter_lock
 
 _SALT = "gb.redeem-proof.v1"
 MAX_TOKEN_CHARS = 300
 
 
 class _ClockSigner(TimestampSigner):
-    """Timestamps from app.services.clock, so tests move time instead of sleeping."""
+    """Timestamps from app.services.core.clock, so tests move time instead of sleeping."""
 
     def get_timestamp(self) -> int:
         return int(clock.now().timestamp())

@@ -27,11 +27,9 @@ from app.engine import begin_writing
 from app.extensions import db
 from app.models import PickupCode, Redemption, User
 from app.permissions import staff_point_ids
-from app.services import audit, clock, codes, deliveries, offline_conflicts, redeem_proof, redemption_lines
-from app.services import redemption_rows as rows
-from app.services.checks import has_control_chars
-from app.services.code_lookup import already_redeemed, counter_points, find_code  # noqa: F401  (re-exported)
-from app.services.errors import (
+from app.services.core import audit, clock
+from app.services.core.checks import has_control_chars
+from app.services.core.errors import (
     AlreadyRedeemed,
     Conflict,
     DomainError,
@@ -42,7 +40,11 @@ from app.services.errors import (
     NotYourPickupPoint,
     ValidationFailed,
 )
-from app.services.text import mask_name, mask_phone
+from app.services.core.text import mask_name, mask_phone
+from app.services.deliveries import deliveries
+from app.services.pickup import codes, offline_conflicts, redeem_proof, redemption_lines
+from app.services.pickup import redemption_rows as rows
+from app.services.pickup.code_lookup import already_redeemed, counter_points, find_code  # noqa: F401  (re-exported)
 
 _KEY_RE = re.compile(r"^[A-Za-z0-9_\-]{8,64}$")
 # Refusals that are answers about the code (stored and replayed), as opposed to bad requests.

@@ -14,8 +14,8 @@ from sqlalchemy import Connection, update
 
 from app.extensions import db
 from app.models import OrderItem
-from app.services import redemption_rows
-from app.services.errors import Conflict, ValidationFailed
+from app.services.core.errors import Conflict, ValidationFailed
+from app.services.pickup import redemption_rows
 
 MAX_UNITS = 10_000
 

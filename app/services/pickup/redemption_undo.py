@@ -17,9 +17,11 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 from app.models import DeliveryBatch, PickupCode, PickupPoint, Redemption, User
 from app.permissions import leader_of, scoped_or_404
-from app.services import audit, clock, deliveries, redemption_lines, slots
-from app.services.checks import has_control_chars
-from app.services.errors import Conflict, NotFound, ValidationFailed
+from app.services.core import audit, clock
+from app.services.core.checks import has_control_chars
+from app.services.core.errors import Conflict, NotFound, ValidationFailed
+from app.services.deliveries import deliveries
+from app.services.pickup import redemption_lines, slots
 
 
 def undo_window() -> timedelta:

@@ -14,7 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from app.models import Order
-from app.services import clock
+from app.services.core import clock
 
 _MAX_RACES = 50
 

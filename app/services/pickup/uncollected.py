@@ -15,9 +15,11 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Leader, Order, PickupPoint
-from app.services import clock, notifications, pickup_overview
-from app.services.errors import ValidationFailed
-from app.services.notification_texts import N_, message
+from app.services.core import clock
+from app.services.core.errors import ValidationFailed
+from app.services.leader import pickup_overview
+from app.services.notify import notifications
+from app.services.notify.notification_texts import N_, message
 
 
 def remind_selected(leader: Leader, order_ids: list[int]) -> list[dict]:

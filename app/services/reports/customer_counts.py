@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import CustomerDay, CustomerSketch
-from app.services.dialect import insert_for_dialect
+from app.services.core.dialect import insert_for_dialect
 
 EXACT_LIMIT = 20_000
 P = 12  # register index bits

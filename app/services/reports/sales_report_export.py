@@ -15,8 +15,9 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from app.services import clock, sales_reports, spreadsheets
-from app.services.sales_reports import EXPORT_ROWS, Period
+from app.services.core import clock, spreadsheets
+from app.services.reports import sales_reports
+from app.services.reports.sales_reports import EXPORT_ROWS, Period
 
 TABLES = ("overview", "trend", "products", "leaders", "points", "windows")
 MONEY = "#,##0.00"

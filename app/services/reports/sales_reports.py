@@ -28,8 +28,9 @@ from app.models import (
     Window,
     WindowItem,
 )
-from app.services import clock, customer_counts
-from app.services.errors import ValidationFailed
+from app.services.core import clock
+from app.services.core.errors import ValidationFailed
+from app.services.reports import customer_counts
 
 PRESETS = {"today": 1, "7d": 7, "30d": 30}
 MAX_DAYS = 366

@@ -1,6 +1,6 @@
 """The `roll-up-sales` job: fold new payments and refunds into the sales summaries, exactly once.
 
-Every payment and refund is written through services/payments.py, so the two ledgers are the
+Every payment and refund is written through services/orders/payments.py, so the two ledgers are the
 whole story of money. Each run claims a bounded batch of unsummarized ledger rows with a
 compare-and-set on their `summarized` flag and adds their figures to the summary rows in the same
 transaction: a crash rolls both back, and a second scheduler claiming the same rows finds fewer
@@ -31,8 +31,9 @@ from app.models import (
     SalesDaily,
     Window,
 )
-from app.services import clock, customer_counts
-from app.services.dialect import insert_for_dialect
+from app.services.core import clock
+from app.services.core.dialect import insert_for_dialect
+from app.services.reports import customer_counts
 
 BATCH_SIZE = 5000
 MAX_BATCHES_PER_RUN = 40  # a tick folds at most 200,000 rows and leaves the rest to the next

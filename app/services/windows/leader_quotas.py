@@ -8,7 +8,7 @@ What the merchant sets, while the window is draft, scheduled or open:
   beats the default whether higher or lower; 0 keeps that leader from selling the item.
 
 `WindowLeaderQuota.sold` is what the leader's live orders hold. Reservations move it with
-conditional statements (app.services.reservations); here, whenever a cap starts to apply to a
+conditional statements (app.services.orders.reservations); here, whenever a cap starts to apply to a
 leader, it is counted from that leader's orders, so a cap set on an open window covers what
 was sold before it. A cap below what a leader already holds is refused, and the database
 refuses `sold > quota` whatever happens.
@@ -29,9 +29,9 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Leader, Order, OrderItem, Window, WindowItem, WindowLeader, WindowLeaderQuota
-from app.services import audit
-from app.services.checks import check_int
-from app.services.errors import InvalidTransition, NotFound, ValidationFailed
+from app.services.core import audit
+from app.services.core.checks import check_int
+from app.services.core.errors import InvalidTransition, NotFound, ValidationFailed
 
 EDITABLE = ("draft", "scheduled", "open")
 MAX_QUOTA = 1_000_000

@@ -16,8 +16,9 @@ from flask_babel import gettext as _
 from PIL import Image, ImageDraw, ImageFont
 
 from app.models import Leader, ShareLink, Window
-from app.services import clock, labels, sharing
-from app.services.text import format_yuan
+from app.services.core import clock, fonts
+from app.services.core.text import format_yuan
+from app.services.windows import sharing
 
 WIDTH, HEIGHT = 750, 1334  # a phone screen at 2×: shown whole in a chat, sharp when opened
 MAX_PRODUCTS = 6
@@ -36,7 +37,7 @@ class PosterProduct:
 
 @lru_cache(maxsize=16)
 def _font(size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(labels.font_path()), size=size, index=0)
+    return ImageFont.truetype(str(fonts.font_path()), size=size, index=0)
 
 
 def products(window: Window) -> list[PosterProduct]:

@@ -11,8 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 from app.models import Leader, ShareLink, Window
 from app.permissions import scoped_or_404
-from app.services import codes, windows
-from app.services.errors import NotFound
+from app.services.core.errors import NotFound
+from app.services.pickup import codes
+from app.services.windows import windows
 
 # Lowercase letters and digits without the look-alikes (0/o, 1/l): read aloud or retyped safely.
 SLUG_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"

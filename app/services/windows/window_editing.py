@@ -19,10 +19,11 @@ from sqlalchemy import exists, select, update
 
 from app.extensions import db
 from app.models import Leader, Merchant, Order, Product, Window, WindowItem, WindowLeader
-from app.services import audit, clock, leader_quotas
-from app.services.catalog import MAX_PRICE_FEN
-from app.services.checks import check_int, clean_line
-from app.services.errors import InvalidTransition, PricesFrozen, ValidationFailed
+from app.services.catalog.catalog import MAX_PRICE_FEN
+from app.services.core import audit, clock
+from app.services.core.checks import check_int, clean_line
+from app.services.core.errors import InvalidTransition, PricesFrozen, ValidationFailed
+from app.services.windows import leader_quotas
 
 EDITABLE = ("draft", "scheduled")
 MAX_ITEM_NUMBER = 1_000_000

@@ -14,9 +14,10 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import Window, WindowItem
-from app.services import clock, notifications
-from app.services.notification_texts import N_, message
-from app.services.windows import leader_user_ids
+from app.services.core import clock
+from app.services.notify import notifications
+from app.services.notify.notification_texts import N_, message
+from app.services.windows.windows import leader_user_ids
 
 
 def announce_closing_soon(limit: int = 100) -> int:

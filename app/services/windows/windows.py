@@ -1,6 +1,6 @@
 """Group-buy windows: lookups, who may sell them, and the draft → scheduled → open machine.
 
-Editing lives in app.services.window_editing (re-exported here); closing in app.services.closing.
+Editing lives in app.services.windows.window_editing (re-exported here); closing in app.services.closing.closing.
 Every transition here is a compare-and-set on `status`, so a double click, two schedulers or a
 racing edit change a window at most once.
 """
@@ -13,13 +13,14 @@ from sqlalchemy import exists, func, or_, select, update
 from app.extensions import db
 from app.models import DeliveryBatch, Leader, Merchant, Order, OrderItem, ShareLink, Window, WindowLeader
 from app.permissions import scoped_or_404
-from app.services import audit, clock, notifications
-from app.services.errors import InvalidTransition, ValidationFailed
-from app.services.notification_texts import N_, message
-from app.services.paging import Page, paginate
+from app.services.core import audit, clock
+from app.services.core.errors import InvalidTransition, ValidationFailed
+from app.services.core.paging import Page, paginate
+from app.services.notify import notifications
+from app.services.notify.notification_texts import N_, message
 
 # Editing lives in its own module; these names stay importable from here for callers.
-from app.services.window_editing import (  # noqa: F401
+from app.services.windows.window_editing import (  # noqa: F401
     EDITABLE,
     ItemInput,
     WindowInput,

@@ -82,7 +82,7 @@ self.addEventListener("message", function (event) {
   }
 });
 
-// Web Push: show what the server sent (services/push.py payload) and open its page on a tap.
+// Web Push: show what the server sent (services/notify/push.py payload) and open its page on a tap.
 self.addEventListener("push", function (event) {
   let data = {};
   try { data = event.data ? event.data.json() : {}; } catch (error) { data = { title: event.data.text() }; }

@@ -5,7 +5,7 @@
 // already gone over the counter, so its code no longer opens a waiting bag.
 const PREFIX = "gb.";
 const HISTORY_MAX = 50;
-// The manifest format this code reads (services/offline_manifest.py MANIFEST_VERSION). Version 1
+// The manifest format this code reads (services/pickup/offline_manifest.py MANIFEST_VERSION). Version 1
 // carried an HMAC key and a hash of every waiting code, from which all codes can be recovered:
 // a kept manifest of any other version is deleted, not just ignored.
 const MANIFEST_VERSION = 2;
