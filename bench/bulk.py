@@ -21,7 +21,11 @@ from sqlalchemy import Table, func, insert, select, update
 
 from app.extensions import db
 from app.models import DeliveryBatch, Merchant, MerchantMember, Order, OrderItem, PickupPoint, Window, WindowItem
-from app.services import accounts, catalog, clock, points, windows
+from app.services.accounts import accounts
+from app.services.catalog import catalog
+from app.services.core import clock
+from app.services.pickup import points
+from app.services.windows import windows
 from bench import data
 
 COMMUNITIES = [

@@ -25,7 +25,7 @@ def close(spec: dict) -> dict:
     os.environ["INSTANCE_PATH"] = spec["instance"]
     from app import create_app
     from app.extensions import db
-    from app.services import closing
+    from app.services.closing import closing
 
     app = create_app(spec["config"])
     with app.app_context():

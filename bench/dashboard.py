@@ -30,7 +30,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from app.extensions import db
-from app.services import accounts, clock, sales_rollup
+from app.services.accounts import accounts
+from app.services.core import clock
+from app.services.reports import sales_rollup
 from bench import dashboard_seed as year
 from bench import data, servers
 from bench.dashboard_http import Browser, memory_mib, shown_count
@@ -54,7 +56,7 @@ SELECT SUM(paid_fen), SUM(orders_count), SUM(refunded_fen),
        (SELECT COUNT(DISTINCT customer_phone) FROM customer_days WHERE merchant_id = :m AND day BETWEEN :a AND :b)
 FROM sales_daily WHERE merchant_id = :m AND day BETWEEN :a AND :b
 """
-# The leader's Today page's own questions (services/leader_today.py), asked directly.
+# The leader's Today page's own questions (services/leader/leader_today.py), asked directly.
 RAW_LEADER_WINDOWS = """
 SELECT w.id, w.title, w.status, w.closes_at, m.name FROM windows w JOIN merchants m ON m.id = w.merchant_id
 WHERE w.status IN ('scheduled', 'open') AND (w.status = 'open' OR w.closes_at > :now) AND m.active = 1

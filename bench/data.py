@@ -20,7 +20,14 @@ from sqlalchemy import select
 from app import create_app
 from app.extensions import db
 from app.models import DeliveryBatch, Leader, PickupCode
-from app.services import accounts, catalog, clock, closing, deliveries, ordering, payments, points, sharing, windows
+from app.services.accounts import accounts
+from app.services.catalog import catalog
+from app.services.closing import closing
+from app.services.core import clock
+from app.services.deliveries import deliveries
+from app.services.orders import ordering, payments
+from app.services.pickup import points
+from app.services.windows import sharing, windows
 
 PASSWORD = "bench-password-42"  # noqa: S105 - a throwaway database's password
 SECRET = "bench-secret-key-not-for-production"  # noqa: S105

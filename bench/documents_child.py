@@ -117,7 +117,7 @@ def _child(app, job: dict, write_fd: int) -> None:
         from app import jobs
         from app.extensions import db
         from app.models import DocumentJob
-        from app.services import document_jobs
+        from app.services.deliveries import document_jobs
 
         with app.app_context():
             job_id = document_jobs.request_document(

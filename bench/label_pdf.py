@@ -19,8 +19,8 @@ import qrcode
 
 from app.extensions import db
 from app.models import DeliveryBatch
-from app.services import labels
-from app.services.label_layouts import qr_matrix
+from app.services.deliveries import labels
+from app.services.deliveries.label_layouts import qr_matrix
 from bench import data
 
 

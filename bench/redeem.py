@@ -25,7 +25,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Leader, PickupCode
-from app.services import accounts, points, tokens
+from app.services.accounts import accounts, tokens
+from app.services.pickup import points
 from bench import bare_app, data, load, servers
 
 PATH = "/api/v1/pickup/redeem"

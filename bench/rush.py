@@ -30,7 +30,11 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Order, OrderItem, PointWindowUsage, Product, WindowItem
-from app.services import accounts, catalog, clock, points, sharing, windows
+from app.services.accounts import accounts
+from app.services.catalog import catalog
+from app.services.core import clock
+from app.services.pickup import points
+from app.services.windows import sharing, windows
 from bench import bare_rush_app, data, load, servers
 
 CONF = servers.ROOT / "deploy" / "gunicorn.conf.py"

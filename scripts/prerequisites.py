@@ -22,7 +22,7 @@ import sys
 from urllib.parse import urlsplit
 
 MIN_PYTHON = (3, 11)
-# Where labels and posters look for their CJK TrueType font (app/services/labels.py; a test keeps
+# Where labels and posters look for their CJK TrueType font (app/services/core/fonts.py; a test keeps
 # the two lists the same), unless LABEL_FONT_PATH names one.
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
