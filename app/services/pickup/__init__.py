@@ -1,2 +1,1 @@
-"""The counter: pickup points and staff, codes, lookup and the code-entry lock, redemption (whole,
-partial, undone), shelf slots, offline manifests and sync, uncollected bags."""
+"""Pickup points with their staff, and the pickup codes of their bags: issued, signed, voided."""
