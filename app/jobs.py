@@ -26,7 +26,7 @@ JOBS: dict[str, str] = {
     "close-windows": "app.services.closing.closing:close_due_windows",
     "scan-stock": "app.services.catalog.stock:scan_stock_alerts",
     "announce-closing-soon": "app.services.windows.window_reminders:announce_closing_soon",
-    "notify-uncollected": "app.services.pickup.uncollected:notify_overdue",
+    "notify-uncollected": "app.services.leader.uncollected:notify_overdue",
     "build-documents": "app.services.deliveries.document_jobs:build_documents",
     "apply-listing-schedule": "app.services.catalog.listing_schedule:apply_listing_schedule",
     "roll-up-sales": "app.services.reports.sales_rollup:roll_up_sales",

@@ -113,7 +113,7 @@ def test_customer_opens_a_request_and_the_merchant_refunds_part_of_it(client, lo
 
 
 def test_a_partly_collected_order_can_be_refunded_and_the_rest_still_waits(client, login, bag, make_user):
-    from app.services.pickup import redemption_lines  # noqa: F401 - the order stays as redemption left it
+    from app.services.counter import redemption_lines  # noqa: F401 - the order stays as redemption left it
 
     first = bag.order.items[0]
     first.redeemed_qty = 1

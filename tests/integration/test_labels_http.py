@@ -4,7 +4,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Order
-from app.services.pickup import slots
+from app.services.deliveries import slots
 from tests.support.pickup import Bags
 
 

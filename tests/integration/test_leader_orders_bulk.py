@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Order
-from app.services.pickup import slots
+from app.services.deliveries import slots
 from tests.support.engines import IN_CI
 from tests.support.forms import csrf_from
 from tests.support.pickup import Bags

@@ -4,7 +4,8 @@ from app.extensions import db
 from app.models import AuditRecord, CodeEntryFailure, PickupStaff, User
 from app.services.core import audit
 from app.services.core.errors import BadSignature, CodeEntryLocked, Conflict, InvalidCode, NotFound
-from app.services.pickup import codes, counter_lock, redemption
+from app.services.counter import counter_lock, redemption
+from app.services.pickup import codes
 from tests.support.pickup import Bags
 
 DEVICE = "device-0123456789"

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Order, PickupCode
 from app.services.core import fonts
-from app.services.deliveries import labels
+from app.services.deliveries import labels, slots
 from app.services.deliveries.label_layouts import LAYOUTS
-from app.services.pickup import codes, slots
+from app.services.pickup import codes
 from tests.support.engines import IN_CI
 from tests.support.pickup import Bags
 

@@ -11,8 +11,9 @@ from app.extensions import db
 from app.models import AuditRecord, Notification, OrderItem, PickupCode, Redemption
 from app.services.core import clock
 from app.services.core.errors import NotYourPickupPoint, ValidationFailed
+from app.services.counter import offline_conflicts, offline_manifest, offline_sync, redemption
 from app.services.notify import outbox
-from app.services.pickup import codes, offline_conflicts, offline_manifest, offline_sync, redemption
+from app.services.pickup import codes
 from tests.support.pickup import Bags
 
 

@@ -6,8 +6,8 @@ import pytest
 from app.extensions import db
 from app.models import Order
 from app.services.core.errors import NotFound, ValidationFailed
+from app.services.counter import redemption
 from app.services.leader import pickup_overview
-from app.services.pickup import redemption
 from tests.support.pickup import Bags
 
 

@@ -14,7 +14,8 @@ from app.services.core.errors import (
     NotYourPickupPoint,
     ValidationFailed,
 )
-from app.services.pickup import codes, redemption
+from app.services.counter import redemption
+from app.services.pickup import codes
 from tests.support.pickup import Bags, items_of
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Order, PickupCode, Redemption
 from app.services.core.errors import AlreadyRedeemed, ValidationFailed
-from app.services.pickup import redemption
+from app.services.counter import redemption
 from tests.support.pickup import Bags, items_of
 
 

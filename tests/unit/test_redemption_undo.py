@@ -6,7 +6,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AuditRecord, DeliveryBatch, Order, PickupCode, Redemption
 from app.services.core.errors import Conflict, NotFound, ValidationFailed
-from app.services.pickup import redemption, redemption_undo
+from app.services.counter import redemption, redemption_undo
 from tests.support.pickup import Bags, items_of
 
 

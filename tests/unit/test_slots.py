@@ -5,8 +5,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Order
-from app.services.deliveries import deliveries
-from app.services.pickup import slots
+from app.services.deliveries import deliveries, slots
 from tests.support.batches import make_batch, place
 
 

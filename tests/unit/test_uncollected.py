@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Order, OutboxMessage
+from app.services.leader import uncollected
 from app.services.notify import notification_texts
-from app.services.pickup import uncollected
 from tests.support.pickup import Bags
 from tests.support.threads import run_at_once
 

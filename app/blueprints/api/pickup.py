@@ -14,8 +14,9 @@ from app.blueprints.api.common import api_role, document, parse, respond
 from app.blueprints.api.schemas import ApiModel, PickupCodeText
 from app.blueprints.pickup.limits import code_entry_limit
 from app.engine import writes_late
-from app.services.pickup import codes, counter_lock, redeem_proof, redemption, redemption_undo
-from app.services.pickup.redemption_lines import MAX_UNITS
+from app.services.counter import counter_lock, redeem_proof, redemption, redemption_undo
+from app.services.counter.redemption_lines import MAX_UNITS
+from app.services.pickup import codes
 
 _ID = Field(ge=1, le=2**31 - 1)
 _DEVICE_HEADER = "X-Device-Id"

@@ -12,7 +12,7 @@ from app.blueprints.api import bp
 from app.blueprints.api.common import api_role, document, parse, respond
 from app.blueprints.api.schemas import ApiModel, PickupCodeText
 from app.blueprints.pickup.limits import code_entry_limit
-from app.services.pickup import offline_manifest, offline_sync
+from app.services.counter import offline_manifest, offline_sync
 
 _ID = Field(ge=1, le=2**31 - 1)
 

@@ -15,7 +15,7 @@ class ApiModel(BaseModel):
 
 # What a counter accepts as a pickup code: the 8 digits (spaces or dashes between them are
 # ignored) or the signed QR text. The pattern is stated for clients; the service enforces it
-# (services/pickup/code_lookup.py) rather than pydantic, so that a malformed code is audited like every
+# (services/counter/code_lookup.py) rather than pydantic, so that a malformed code is audited like every
 # other attempt at the counter.
 PICKUP_CODE_PATTERN = r"^(?:(?:[0-9][\s-]*){7}[0-9]|GB1\.\S+)$"
 PickupCodeText = Annotated[

@@ -12,9 +12,8 @@ from app.blueprints.leader import bp
 from app.blueprints.leader.forms import PlainForm
 from app.services.core.errors import DomainError, ValidationFailed
 from app.services.deliveries import labels
-from app.services.leader import leader_orders
+from app.services.leader import leader_orders, uncollected
 from app.services.orders import after_sales, payments
-from app.services.pickup import uncollected
 
 MAX_BULK = 200
 

@@ -15,8 +15,8 @@ from app.blueprints.access import leader_required
 from app.blueprints.leader import bp
 from app.blueprints.leader.forms import PlainForm, no_control_chars, strip
 from app.services.core.errors import DomainError, ValidationFailed
+from app.services.counter import counter_lock, redemption_undo
 from app.services.leader import pickup_overview
-from app.services.pickup import counter_lock, redemption_undo
 
 
 class UndoForm(FlaskForm):

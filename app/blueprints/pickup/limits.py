@@ -15,7 +15,7 @@ from flask_login import current_user
 
 from app.blueprints.pickup import bp
 from app.extensions import limiter
-from app.services.pickup import counter_lock
+from app.services.counter import counter_lock
 
 
 def _user_key() -> str:

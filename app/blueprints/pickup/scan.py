@@ -14,7 +14,7 @@ from flask_login import current_user
 from app.blueprints.access import staff_required
 from app.blueprints.pickup import bp
 from app.services import pwa
-from app.services.pickup import redemption
+from app.services.counter import redemption
 
 
 def _strings() -> dict[str, str]:

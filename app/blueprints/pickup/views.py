@@ -18,7 +18,7 @@ from app.blueprints.pickup.forms import CodeForm, RedeemForm
 from app.blueprints.pickup.limits import code_entry_limit
 from app.engine import writes_late
 from app.services.core.errors import CodeEntryLocked, DomainError, ValidationFailed
-from app.services.pickup import counter_lock, redemption
+from app.services.counter import counter_lock, redemption
 
 SESSION_POINT = "pickup_point_id"
 DEVICE = "counter-web"

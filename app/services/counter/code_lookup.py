@@ -25,7 +25,8 @@ from app.services.core.errors import (
     NotYourPickupPoint,
     ValidationFailed,
 )
-from app.services.pickup import codes, counter_lock
+from app.services.counter import counter_lock
+from app.services.pickup import codes
 
 _DIGITS_RE = re.compile(r"^\d{8}$")
 

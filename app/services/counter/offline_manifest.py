@@ -28,7 +28,8 @@ from app.permissions import staff_point_ids
 from app.services.core import clock
 from app.services.core.errors import NotYourPickupPoint
 from app.services.core.text import mask_name, mask_phone
-from app.services.pickup import codes, redemption_lines
+from app.services.counter import redemption_lines
+from app.services.pickup import codes
 
 # 2: no code-derived data (version 1 carried an HMAC key and a hash per code). The scanner
 # discards a stored manifest of any other version, so no old copy with hashes stays on a device.

@@ -33,7 +33,7 @@ from app.services.core.errors import (
     NotYourPickupPoint,
     ValidationFailed,
 )
-from app.services.pickup import code_lookup, offline_conflicts, redeem_proof, redemption
+from app.services.counter import code_lookup, offline_conflicts, redeem_proof, redemption
 
 MAX_ITEMS = 100
 # A device clock may run a little fast; a hand-over "from the future" beyond this is refused.

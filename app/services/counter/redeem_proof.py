@@ -36,7 +36,8 @@ from app.services.core.errors import (
     PreviewExpired,
     ValidationFailed,
 )
-from app.services.pickup import codes, counter_lock
+from app.services.counter import counter_lock
+from app.services.pickup import codes
 
 _SALT = "gb.redeem-proof.v1"
 MAX_TOKEN_CHARS = 300

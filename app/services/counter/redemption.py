@@ -41,10 +41,11 @@ from app.services.core.errors import (
     ValidationFailed,
 )
 from app.services.core.text import mask_name, mask_phone
+from app.services.counter import offline_conflicts, redeem_proof, redemption_lines
+from app.services.counter import redemption_rows as rows
+from app.services.counter.code_lookup import already_redeemed, counter_points, find_code  # noqa: F401  (re-exported)
 from app.services.deliveries import deliveries
-from app.services.pickup import codes, offline_conflicts, redeem_proof, redemption_lines
-from app.services.pickup import redemption_rows as rows
-from app.services.pickup.code_lookup import already_redeemed, counter_points, find_code  # noqa: F401  (re-exported)
+from app.services.pickup import codes
 
 _KEY_RE = re.compile(r"^[A-Za-z0-9_\-]{8,64}$")
 # Refusals that are answers about the code (stored and replayed), as opposed to bad requests.

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, update
 from app.extensions import db
 from app.models import OrderItem
 from app.services.core.errors import Conflict, ValidationFailed
-from app.services.pickup import redemption_rows
+from app.services.counter import redemption_rows
 
 MAX_UNITS = 10_000
 

@@ -20,8 +20,8 @@ from app.permissions import leader_of, scoped_or_404
 from app.services.core import audit, clock
 from app.services.core.checks import has_control_chars
 from app.services.core.errors import Conflict, NotFound, ValidationFailed
-from app.services.deliveries import deliveries
-from app.services.pickup import redemption_lines, slots
+from app.services.counter import redemption_lines
+from app.services.deliveries import deliveries, slots
 
 
 def undo_window() -> timedelta:

@@ -36,10 +36,11 @@ from app.permissions import scoped_or_404
 from app.services.core import audit, clock
 from app.services.core.errors import DomainError, InvalidTransition, NotFound, ValidationFailed
 from app.services.deliveries import shortages as shortages_
+from app.services.deliveries import slots
 from app.services.notify import notifications
 from app.services.notify.notification_texts import N_, message
 from app.services.orders import payments, reservations
-from app.services.pickup import codes, slots
+from app.services.pickup import codes
 
 ARRIVABLE = ("created", "picking", "dispatched")
 FINAL_ORDER_STATUSES = ("completed", "refunded", "cancelled", "failed")

@@ -21,7 +21,7 @@ from app.permissions import scoped_or_404
 from app.services.core import clock
 from app.services.core.errors import ValidationFailed
 from app.services.core.text import mask_name
-from app.services.pickup import counter_lock, offline_conflicts, redemption_lines, redemption_undo
+from app.services.counter import counter_lock, offline_conflicts, redemption_lines, redemption_undo
 
 MAX_REMIND = 500
 

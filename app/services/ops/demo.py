@@ -27,10 +27,11 @@ from app.services.accounts import accounts
 from app.services.catalog import catalog
 from app.services.closing import closing
 from app.services.core import atomic, clock
+from app.services.counter import redemption
 from app.services.deliveries import deliveries
 from app.services.ops.demo_timeline import ARRIVAL_AFTER, Slot, Timeline, timeline
 from app.services.orders import after_sales, ordering, payments
-from app.services.pickup import points, redemption
+from app.services.pickup import points
 from app.services.reports import sales_rollup
 from app.services.windows import sharing, windows
 
