@@ -47,9 +47,11 @@ test: check-test setup
 bench: setup
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+# Style, and which way imports may go (the import-linter contracts in pyproject.toml).
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 fmt: setup
 	$(BIN)/ruff format .

@@ -7,8 +7,23 @@ import os
 
 from flask import Flask, request
 
+from app import (
+    cli,
+    engine_in_use,
+    errors,
+    headers,
+    jinja,
+    jobs,
+    metrics,
+    models,  # noqa: F401  (registers every table on the metadata before Alembic looks)
+)
 from app.config import load_config
+from app.engine import WRITES_LATE_ATTR, install_engine_hooks, sqlite_begin_mode
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+from app.i18n import select_locale, select_timezone
+from app.log_format import formatter
+from app.services.accounts.sessions import user_for_key
+from app.services.accounts.tokens import user_for_bearer
 
 BLUEPRINTS = ("auth", "admin", "merchant", "leader", "pickup", "shop", "payments", "account", "api", "pwa", "ops")
 
@@ -29,15 +44,11 @@ def create_app(config: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(load_config(app.instance_path, config))
 
-    from app.engine import WRITES_LATE_ATTR, install_engine_hooks, sqlite_begin_mode
-
     _configure_logging(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
     install_engine_hooks(app.config["SQLITE_BUSY_TIMEOUT_MS"], app.config["SQLITE_BACKGROUND_CHECKPOINTS"])
     _mark_database_in_use(app.config["SQLALCHEMY_DATABASE_URI"])
     _trust_proxies(app)
     if app.config["METRICS_ENABLED"]:
-        from app import metrics
-
         metrics.instrument(app)  # first of the request hooks, so it times the ones after it
     _init_extensions(app)
 
@@ -57,16 +68,12 @@ def create_app(config: dict | None = None) -> Flask:
         module = importlib.import_module(f"app.blueprints.{name}")
         app.register_blueprint(module.bp)
 
-    from app import cli, errors, headers, jinja
-
     errors.register(app)
     headers.register(app)
     jinja.register(app)
     cli.register(app)
 
     if app.config["SCHEDULER_ENABLED"]:
-        from app import jobs
-
         jobs.start_scheduler(app)
     return app
 
@@ -78,7 +85,6 @@ def _configure_logging(level: str, log_format: str = "text") -> None:
     The handler goes on the root logger, and only if nothing configured logging before (what
     logging.basicConfig does): waitress's serve() calls basicConfig() as well, so a handler of
     our own on the "app" logger printed each of our lines twice under `flask serve`."""
-    from app.log_format import formatter
 
     if level:
         handler = logging.StreamHandler()
@@ -92,8 +98,6 @@ def _mark_database_in_use(url: str) -> None:
     from its first connection: a web worker that has not served a request yet still counts for
     `flask restore` (app/engine_in_use.py)."""
     from sqlalchemy.engine import make_url
-
-    from app import engine_in_use
 
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database and "mode=memory" not in url:
@@ -111,8 +115,6 @@ def _trust_proxies(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from app import models  # noqa: F401  (registers tables before Alembic looks)
-    from app.i18n import select_locale, select_timezone
 
     db.init_app(app)
     migrate.init_app(
@@ -141,13 +143,11 @@ def _init_extensions(app: Flask) -> None:
     def load_user(key: str):
         # The cookies carry a sign-in's key (User.get_session_key), not the user id: one query
         # finds the user through a sign-in that has not ended (an old cookie's user id: nobody).
-        from app.services.accounts.sessions import user_for_key
 
         return user_for_key(key)
 
     @login_manager.request_loader
     def load_user_from_token(request):
-        from app.services.accounts.tokens import user_for_bearer
 
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer ") and request.path.startswith("/api/"):

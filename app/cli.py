@@ -8,7 +8,12 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
+from app.jobs import JOBS, build_scheduler, run_job, start_scheduler
+from app.services.accounts.accounts import create_leader, create_merchant, create_user
 from app.services.core.errors import DomainError, ValidationFailed
+from app.services.ops.backups import BackupRefused, check_restorable, restore_backup, sqlite_database, take_backup
+from app.services.ops.demo import DemoRefused, seed_demo
+from app.services.ops.job_leases import status
 
 GIL_SWITCH_INTERVAL_S = 0.001
 
@@ -26,7 +31,6 @@ def register(app: Flask) -> None:
     @click.password_option()
     def create_admin(name, phone, email, password):
         """Create a platform admin."""
-        from app.services.accounts.accounts import create_user
 
         try:
             user = create_user(name, password, phone=phone, email=email, is_admin=True)
@@ -42,7 +46,6 @@ def register(app: Flask) -> None:
     @click.password_option()
     def create_merchant_cmd(name, owner_name, phone, email, password):
         """Create a merchant with its owner user."""
-        from app.services.accounts.accounts import create_merchant
 
         try:
             merchant = create_merchant(name, owner_name, password, owner_phone=phone, owner_email=email)
@@ -58,15 +61,12 @@ def register(app: Flask) -> None:
     @click.password_option()
     def create_leader_cmd(community, name, phone, email, password):
         """Create a leader with their user."""
-        from app.services.accounts.accounts import create_leader
 
         try:
             leader = create_leader(community, name, password, phone=phone, email=email)
         except ValidationFailed as exc:
             _fail(exc)
         click.echo(f"leader {leader.id} created")
-
-    from app.jobs import JOBS
 
     @app.cli.group("jobs")
     def jobs_group():
@@ -75,7 +75,6 @@ def register(app: Flask) -> None:
     def make_job_command(job_id: str):
         @jobs_group.command(job_id)
         def run_once():
-            from app.jobs import run_job
 
             count = run_job(current_app._get_current_object(), job_id)
             click.echo(f"{job_id}: {count}")
@@ -88,7 +87,6 @@ def register(app: Flask) -> None:
     @jobs_group.command("status")
     def jobs_status():
         """Show each scheduled job's lease: who runs it now, when it is due, its last run."""
-        from app.services.ops.job_leases import status
 
         rows = status()
         if not rows:
@@ -119,7 +117,6 @@ def register(app: Flask) -> None:
     )
     def scheduler_cmd(metrics_port, metrics_address):
         """Run the scheduler as a standalone process (no web server)."""
-        from app.jobs import build_scheduler
 
         if metrics_port:
             from prometheus_client import start_http_server
@@ -140,8 +137,6 @@ def register(app: Flask) -> None:
 
         app_obj = current_app._get_current_object()
         if scheduler and "scheduler" not in app_obj.extensions:
-            from app.jobs import start_scheduler
-
             start_scheduler(app_obj)
         # Shorter GIL slices (Python's default is 5 ms): a request that holds SQLite's write lock
         # then waits at most about a millisecond per other busy thread to run again, instead of
@@ -165,7 +160,6 @@ def register(app: Flask) -> None:
     def seed_demo_cmd():
         """Seed demo data into an empty database, all or nothing, and print the logins
         (re-running keeps existing data)."""
-        from app.services.ops.demo import DemoRefused, seed_demo
 
         try:
             lines = seed_demo()
@@ -187,7 +181,6 @@ def register(app: Flask) -> None:
         a PATH ending in / is a folder, created if missing; default instance/backups/. An
         existing file is never replaced.
         """
-        from app.services.ops.backups import BackupRefused, take_backup
 
         try:
             info = take_backup(path)
@@ -204,7 +197,6 @@ def register(app: Flask) -> None:
 
         Without --yes only checks the backup. Stop the app and every scheduler first.
         """
-        from app.services.ops.backups import BackupRefused, check_restorable, restore_backup, sqlite_database
 
         try:
             database = sqlite_database()

@@ -40,6 +40,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from app import engine_checkpoints, engine_in_use
+from app.extensions import db
 
 # "IMMEDIATE", "DEFERRED" or "WRITES_LATE" (DEFERRED until begin_writing(), then IMMEDIATE);
 # set per request in create_app, IMMEDIATE for jobs and the CLI.
@@ -66,7 +67,6 @@ def begin_writing() -> None:
     so that the next statement begins IMMEDIATE. A no-op unless the request writes late."""
     if sqlite_begin_mode.get() != "WRITES_LATE":
         return
-    from app.extensions import db
 
     session = db.session()  # the request's own session, not the scoped proxy
     if session.in_transaction():

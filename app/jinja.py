@@ -18,8 +18,11 @@ from flask import Flask
 from flask_babel import get_locale
 from flask_login import current_user
 
+from app.blueprints.shop import labels
+from app.permissions import roles_of
 from app.services.core import clock
 from app.services.core.text import mask_name, mask_phone
+from app.services.notify.notifications import unread_count
 
 
 def _locale():
@@ -95,8 +98,6 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["mask_phone"] = mask_phone
     app.jinja_env.filters["mask_name"] = mask_name
 
-    from app.blueprints.shop import labels
-
     # Words for after-sales and refund states, shown by the shop, leader and merchant pages alike.
     app.jinja_env.globals.update(
         after_sales_reason=labels.after_sales_reason,
@@ -107,8 +108,6 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def inject_globals():
-        from app.permissions import roles_of
-        from app.services.notify.notifications import unread_count
 
         roles = roles_of(current_user) if current_user.is_authenticated else set()
         unread = unread_count(current_user.id) if current_user.is_authenticated else 0

@@ -17,6 +17,9 @@ from datetime import timedelta
 from flask import Flask
 
 from app import metrics
+from app.extensions import db
+from app.services.ops import job_leases
+from app.services.ops.job_leases import new_holder
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +47,6 @@ def run_job(app: Flask, job_id: str, holder: str | None = None) -> int:
     """Run one job in its own app context; errors are logged, not raised into the scheduler.
     With a `holder` (a scheduler's tick) the job runs only if this process wins its lease."""
     with app.app_context():
-        from app.extensions import db
-        from app.services.ops import job_leases
-
         interval = timedelta(seconds=app.config["SCHEDULER_INTERVAL_SECONDS"])
         lease = timedelta(seconds=app.config["JOB_LEASE_SECONDS"])
         started = None
@@ -97,8 +97,6 @@ class _LeaseKeeper:
         self.thread.join(timeout=5)
 
     def _beat(self) -> None:
-        from app.extensions import db
-        from app.services.ops import job_leases
 
         while not self.stop.wait(self.lease.total_seconds() / 3):
             with self.app.app_context():
@@ -116,8 +114,6 @@ class _LeaseKeeper:
 def build_scheduler(app: Flask, *, blocking: bool = False):
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
-
-    from app.services.ops.job_leases import new_holder
 
     scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone="UTC")
     seconds = app.config["SCHEDULER_INTERVAL_SECONDS"]

@@ -24,6 +24,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import REGISTRY
 
+from app.services.ops import health
+
 log = logging.getLogger(__name__)
 
 _LONG_BUCKETS = (0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
@@ -42,13 +44,6 @@ JOB_RUNS = Counter(
 JOB_SECONDS = Histogram(
     "groupbuy_job_duration_seconds", "Duration of scheduled job runs in this process.", ("job",), buckets=_LONG_BUCKETS
 )
-CLOSE_SECONDS = Histogram(
-    "groupbuy_window_close_duration_seconds",
-    "Duration of closing one window (the whole transaction).",
-    (),
-    buckets=_LONG_BUCKETS,
-)
-
 _START_ATTR = "_metrics_started"
 UNMATCHED = "none"  # the endpoint label of requests no rule matched (404, 405)
 
@@ -82,7 +77,6 @@ class _DatabaseFigures:
         self.job_ids = job_ids
 
     def collect(self):
-        from app.services.ops import health
 
         up = GaugeMetricFamily("groupbuy_database_up", "1 if /metrics could read the database.")
         try:

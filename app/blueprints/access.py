@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.permissions import leader_of, membership_of, staff_point_ids
+from app.services.accounts import merchant_team
 
 
 def wants_json() -> bool:
@@ -80,7 +81,6 @@ AREA_ATTR = "_merchant_area"
 
 def merchant_area_required(area: str):
     """A member of a merchant allowed `area` (services/accounts/merchant_team.py); others get 403."""
-    from app.services.accounts import merchant_team
 
     if area not in merchant_team.AREAS:
         raise ValueError(f"unknown merchant area {area!r}")

@@ -1,5 +1,7 @@
 """The installable app: its icons, the files the service worker keeps for offline use, and the
-npm-installed browser libraries the app serves itself (never a CDN, never a copy in the repo)."""
+npm-installed browser libraries the app serves itself (never a CDN, never a copy in the repo).
+
+It sits beside the domain packages, in none: it is the web app's shell, which every role uses."""
 
 from __future__ import annotations
 

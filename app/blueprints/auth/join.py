@@ -14,7 +14,7 @@ from app.blueprints.leader.forms import PlainForm
 from app.extensions import db, limiter
 from app.models import User
 from app.services.accounts import merchant_team
-from app.services.core.errors import DomainError
+from app.services.core.errors import DomainError, ValidationFailed
 
 
 def _page(invitation, *, error: DomainError | None = None, status: int = 200):
@@ -52,8 +52,6 @@ def join_accept(token: str):
     password, again = request.form.get("password", ""), request.form.get("password_again", "")
     try:
         if password != again:
-            from app.services.core.errors import ValidationFailed
-
             raise ValidationFailed(fields={"password_again": _("The two passwords differ.")})
         user = merchant_team.accept(
             token, current=current_user if current_user.is_authenticated else None, password=password

@@ -1,14 +1,12 @@
-from flask import Blueprint
+from flask import Blueprint, g
+
+from app.services.accounts import merchant_team
 
 bp = Blueprint("merchant", __name__, url_prefix="/merchant")
 
 
 @bp.context_processor
 def merchant_areas():
-    from flask import g
-
-    from app.services.accounts import merchant_team
-
     # Which sections this member may open: the navigation and the home page show only those.
     member = g.get("membership")
     return {

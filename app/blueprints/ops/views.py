@@ -16,6 +16,7 @@ from flask import Flask, abort, current_app, jsonify, request
 
 from app import metrics
 from app.blueprints.ops import bp
+from app.jobs import JOBS
 from app.services.core import clock
 from app.services.ops import health
 
@@ -61,7 +62,6 @@ def _migration_heads(app: Flask) -> frozenset[str]:
 
 
 def _rules(app: Flask) -> health.ReadinessRules:
-    from app.jobs import JOBS
 
     return health.ReadinessRules(
         migration_heads=_migration_heads(app),
@@ -115,7 +115,6 @@ def metrics_view():
     # A token, when sent, must be right (a wrong one is refused even from an allowed address).
     if not (token if token is not None else _address_ok()):
         abort(404)
-    from app.jobs import JOBS
 
     response = current_app.response_class(metrics.exposition(tuple(JOBS)), mimetype="text/plain")
     response.headers["Content-Type"] = "text/plain; version=0.0.4; charset=utf-8"

@@ -14,6 +14,7 @@ from app.blueprints.shop import bp
 from app.blueprints.shop.forms import ActionForm, OrderForm
 from app.blueprints.shop.labels import provider_label, status_label
 from app.extensions import limiter
+from app.services.catalog import product_images
 from app.services.core.errors import DomainError, NotFound, ValidationFailed
 from app.services.orders import after_sales, order_links, ordering, payments
 from app.services.pickup import codes
@@ -111,7 +112,6 @@ def _render_order(order, error: DomainError | None = None, status: int = 200):
 
 @bp.get("/media/products/<name>")
 def product_image(name: str):
-    from app.services.catalog import product_images
 
     return product_images.image_response(name)
 

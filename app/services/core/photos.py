@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from app.services.core import files
-from app.services.core.errors import ValidationFailed
+from app.services.core.errors import NotFound, ValidationFailed
 
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP"}
 PHOTO_MAX_EDGE = 1600
@@ -111,8 +111,6 @@ def photo_response(kind: str, name: str, *, public: bool = False):
 
     path = photo_file(kind, name)
     if not path.is_file():
-        from app.services.core.errors import NotFound
-
         raise NotFound()
     response = current_app.response_class(path.read_bytes(), mimetype="image/jpeg")
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable" if public else "private, max-age=86400"

@@ -34,6 +34,7 @@ from app.models import (
 from app.models.orders import ORDER_STATUSES
 from app.permissions import scoped_or_404
 from app.services.core import audit, clock
+from app.services.core.checks import clean_line
 from app.services.core.errors import DomainError, InvalidTransition, NotFound, ValidationFailed
 from app.services.deliveries import shortages as shortages_
 from app.services.deliveries import slots
@@ -132,7 +133,6 @@ def start_picking(batch: DeliveryBatch, user: User) -> DeliveryBatch:
 def check_dispatch_details(note: str | None, expected_at: datetime | None) -> str:
     """The cleaned note; ValidationFailed for a note that is too long or an arrival in the past
     or more than 30 days ahead."""
-    from app.services.core.checks import clean_line
 
     fields = {}
     note, error = clean_line(note, max_len=200, required=False)

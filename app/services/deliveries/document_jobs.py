@@ -26,7 +26,8 @@ from app.models.documents import DOCUMENT_FORMATS, DOCUMENT_KINDS
 from app.permissions import scoped_or_404
 from app.services.core import clock, files, spreadsheets
 from app.services.core.errors import ValidationFailed
-from app.services.deliveries import window_documents
+from app.services.deliveries import labels, window_documents
+from app.services.deliveries.label_layouts import FONT, fit
 
 LEASE = timedelta(minutes=10)
 PROGRESS_EVERY = 2000
@@ -214,9 +215,6 @@ def _write_pdf(path: Path, title: str, doc, progress) -> None:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
     from reportlab.pdfgen.canvas import Canvas
-
-    from app.services.deliveries import labels
-    from app.services.deliveries.label_layouts import FONT, fit
 
     labels.register_font()
     width, height = A4
