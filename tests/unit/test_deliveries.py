@@ -179,14 +179,15 @@ def test_batch_where_nothing_arrived_is_refunded_and_done(delivery):
 def test_batch_is_done_only_when_every_order_is_finished(delivery):
     leader = delivery["leader"]
     batch = deliveries.confirm_arrival(delivery["batch"].id, leader, leader.user, {})
-    assert deliveries.mark_done(batch) is False
+    assert deliveries.maybe_finish_batch(batch.id) is False
     ids = [o.id for o in delivery["orders"]]
     db.session.execute(update(Order).where(Order.id.in_(ids[:2])).values(status="completed"))
     assert deliveries.maybe_finish_batch(batch.id) is False
     db.session.execute(update(Order).where(Order.id == ids[2]).values(status="completed"))
-    assert deliveries.mark_done(batch) is True
+    assert deliveries.maybe_finish_batch(batch.id) is True
+    db.session.commit()
     assert db.session.get(DeliveryBatch, batch.id).status == "done"
-    assert deliveries.mark_done(batch) is False
+    assert deliveries.maybe_finish_batch(batch.id) is False
 
 
 def test_merchant_scoped_lookup_hides_other_merchants_batches(delivery, make_merchant):

@@ -147,16 +147,6 @@ def create_merchant(
     return merchant
 
 
-def add_merchant_member(merchant: Merchant, user: User, role: str = "staff") -> MerchantMember:
-    if role not in ("owner", "staff"):
-        raise ValidationFailed(fields={"role": _("Choose owner or staff.")})
-    areas = None if role == "owner" else list(MERCHANT_AREAS)
-    member = MerchantMember(merchant_id=merchant.id, user_id=user.id, role=role, areas=areas)
-    db.session.add(member)
-    db.session.commit()
-    return member
-
-
 def get_merchant(merchant_id: int) -> Merchant:
     """One merchant by id, for the platform admin."""
     merchant = db.session.get(Merchant, merchant_id)

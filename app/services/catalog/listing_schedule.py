@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from app.extensions import db
 from app.models import Product
@@ -66,17 +66,3 @@ def apply_listing_schedule() -> int:
     ).rowcount
     db.session.commit()
     return listed + unlisted
-
-
-def upcoming(merchant_id: int, limit: int = 50) -> list[Product]:
-    """The merchant's products with a listing change ahead, soonest first."""
-    return list(
-        db.session.scalars(
-            select(Product)
-            .where(
-                Product.merchant_id == merchant_id, (Product.list_at.is_not(None)) | (Product.unlist_at.is_not(None))
-            )
-            .order_by(Product.id)
-            .limit(limit)
-        )
-    )

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -322,43 +321,6 @@ def maybe_finish_batch(batch_id: int) -> bool:
     if conn.dialect.name != "sqlite":
         conn.execute(_LOCK_BATCH, {"batch_id": batch_id})
     return bool(conn.execute(_FINISH_BATCH, {"batch_id": batch_id}).rowcount)
-
-
-def mark_done(batch: DeliveryBatch) -> bool:
-    """Finish the batch if every order in it is completed or refunded; commits."""
-    done = maybe_finish_batch(batch.id)
-    if done:
-        audit.record("system", "batch.done", "delivery_batch", batch.id)
-    db.session.commit()
-    return done
-
-
-# ---- helpers shared with closing
-
-
-def batch_for(window_id: int, merchant_id: int, pickup_point_id: int) -> DeliveryBatch:
-    """Get or create the batch for (window, merchant, point); the unique constraint arbitrates."""
-    stmt = select(DeliveryBatch).where(
-        DeliveryBatch.window_id == window_id,
-        DeliveryBatch.merchant_id == merchant_id,
-        DeliveryBatch.pickup_point_id == pickup_point_id,
-    )
-    batch = db.session.scalar(stmt)
-    if batch is not None:
-        return batch
-    batch = DeliveryBatch(
-        window_id=window_id,
-        merchant_id=merchant_id,
-        pickup_point_id=pickup_point_id,
-        status="created",
-        created_at=clock.now(),
-    )
-    try:
-        with db.session.begin_nested():
-            db.session.add(batch)
-    except IntegrityError:
-        return db.session.execute(stmt).scalar_one()
-    return batch
 
 
 def move_order(order: Order, source: str, target: str, actor: str, *, reason: str, detail=None, **values) -> bool:
