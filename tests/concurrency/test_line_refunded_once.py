@@ -8,14 +8,13 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import requests
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AfterSalesRequest, DeliveryBatch, MerchantMember, OrderItem, Refund, User
 from app.services.orders import after_sales
 from tests.conftest import PASSWORD
-from tests.support.forms import csrf_from
+from tests.support.forms import csrf_from, logged_in_session
 from tests.support.money import assert_money_adds_up, paid_online
 from tests.support.pickup import Bags, items_of
 
@@ -27,19 +26,6 @@ PLUMS, PLUM_FEN = 10, 2300  # enough room on the order for a second ¥176, were 
 @pytest.fixture
 def bags(make_user, make_product, make_window, make_point, make_order):
     return Bags(make_user, make_product, make_window, make_point, make_order)
-
-
-def _session(base_url: str, phone: str) -> requests.Session:
-    session = requests.Session()
-    token = csrf_from(session.get(f"{base_url}/login", timeout=30).text)
-    response = session.post(
-        f"{base_url}/login",
-        data={"login": phone, "password": PASSWORD, "csrf_token": token},
-        allow_redirects=False,
-        timeout=30,
-    )
-    assert response.status_code == 302, response.text[:300]
-    return session
 
 
 def _scalar(stmt):
@@ -75,11 +61,11 @@ def test_approvals_racing_the_arrival_that_finds_the_same_units_short_refund_eac
     url = live_server.url
     plans = []
     for request_id in requests_:
-        session = _session(url, owner.phone)
+        session = logged_in_session(url, owner.phone, PASSWORD)
         token = csrf_from(session.get(f"{url}/merchant/after-sales/{request_id}", timeout=30).text)
         data = {"csrf_token": token, "action": "approve", "amount": f"{PEACHES * PEACH_FEN / 100:.2f}", "note": ""}
         plans.append((session, f"{url}/merchant/after-sales/{request_id}/decide", data))
-    leader = _session(url, leader_phone)
+    leader = logged_in_session(url, leader_phone, PASSWORD)
     token = csrf_from(leader.get(f"{url}/leader/batches/{batch_id}", timeout=30).text)
     short = {f"shortage-{peach.id}": str(PEACHES * ORDERS), "csrf_token": token}
     plans.append((leader, f"{url}/leader/batches/{batch_id}/arrival", short))

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models import AuditRecord, Order, PickupCode, PickupStaff, Redemption
 from app.services.accounts import tokens
 from tests.conftest import PASSWORD
-from tests.support.forms import csrf_from
+from tests.support.forms import csrf_from, logged_in_session
 from tests.support.pickup import Bags
 
 CLIENTS = 20
@@ -85,15 +85,7 @@ def test_twenty_counters_redeeming_one_code_hand_it_over_once(live_server, bags,
 
 
 def _logged_in_session(base_url: str, phone: str) -> requests.Session:
-    session = requests.Session()
-    token = csrf_from(session.get(f"{base_url}/login", timeout=30).text)
-    response = session.post(
-        f"{base_url}/login",
-        data={"login": phone, "password": PASSWORD, "csrf_token": token},
-        allow_redirects=False,
-        timeout=30,
-    )
-    assert response.status_code == 302, response.text[:300]
+    session = logged_in_session(base_url, phone, PASSWORD)
     session.headers["X-CSRFToken"] = csrf_from(session.get(f"{base_url}/pickup/", timeout=30).text)
     return session
 
