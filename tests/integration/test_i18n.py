@@ -248,6 +248,16 @@ def test_every_zh_message_is_translated():
     assert _untranslated(_read("zh")) == []
 
 
+def test_zh_texts_use_the_glossarys_words():
+    """DESIGN.md §2: 提货码 (never 取货码), 分拣单 (never 拣货单)."""
+    drifted = [
+        message.string
+        for message in _read("zh")
+        if isinstance(message.string, str) and ("取货码" in message.string or "拣货单" in message.string)
+    ]
+    assert drifted == []
+
+
 def test_every_string_in_the_source_is_in_the_zh_catalogue():
     """Fails when someone adds a string and forgets `make messages` plus a translation."""
     with (ROOT / "babel.cfg").open() as f:
