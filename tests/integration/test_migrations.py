@@ -33,6 +33,23 @@ def fresh_app(engine_name, tmp_path, monkeypatch):
         db.engine.dispose()
 
 
+def _closed_window(now: str, *, price_fen: int, stock: int) -> list[str]:
+    """Rows an old schema needs under an order: a user, merchant, leader, point, product, window."""
+    return [
+        "INSERT INTO users (id, name, phone, password_hash, is_admin, active, created_at)"
+        f" VALUES (1, 'u', '13900000000', 'x', false, true, '{now}')",
+        f"INSERT INTO merchants (id, name, active, created_at) VALUES (1, 'm', true, '{now}')",
+        f"INSERT INTO leaders (id, user_id, community_name, active, created_at) VALUES (1, 1, 'c', true, '{now}')",
+        "INSERT INTO pickup_points (id, leader_id, name, address, contact_phone, opening_hours, capacity, active,"
+        f" created_at) VALUES (1, 1, 'p', 'a', '1', '', 10, true, '{now}')",
+        "INSERT INTO products (id, merchant_id, name, spec, category, price_fen, stock, low_stock_threshold,"
+        " listed, stock_alert_open, created_at, updated_at)"
+        f" VALUES (1, 1, 'n', '', '', {price_fen}, {stock}, 0, true, false, '{now}', '{now}')",
+        "INSERT INTO windows (id, merchant_id, title, opens_at, closes_at, pickup_date, status, all_leaders,"
+        f" created_at) VALUES (1, 1, 't', '{now}', '2026-11-02 00:00:00', '2026-11-03', 'closed', true, '{now}')",
+    ]
+
+
 def _tables():
     return set(inspect(db.engine).get_table_names()) - {"alembic_version"}
 
@@ -63,17 +80,7 @@ def test_populated_database_upgrades_and_keeps_its_rows(fresh_app):
     upgrade(revision="99b013121077")
     now = "2026-11-01 00:00:00"
     statements = [
-        "INSERT INTO users (id, name, phone, password_hash, is_admin, active, created_at)"
-        f" VALUES (1, 'u', '13900000000', 'x', false, true, '{now}')",
-        f"INSERT INTO merchants (id, name, active, created_at) VALUES (1, 'm', true, '{now}')",
-        f"INSERT INTO leaders (id, user_id, community_name, active, created_at) VALUES (1, 1, 'c', true, '{now}')",
-        "INSERT INTO pickup_points (id, leader_id, name, address, contact_phone, opening_hours, capacity, active,"
-        f" created_at) VALUES (1, 1, 'p', 'a', '1', '', 10, true, '{now}')",
-        "INSERT INTO products (id, merchant_id, name, spec, category, price_fen, stock, low_stock_threshold,"
-        " listed, stock_alert_open, created_at, updated_at)"
-        f" VALUES (1, 1, 'n', '', '', 100, 5, 0, true, false, '{now}', '{now}')",
-        "INSERT INTO windows (id, merchant_id, title, opens_at, closes_at, pickup_date, status, all_leaders,"
-        f" created_at) VALUES (1, 1, 't', '{now}', '2026-11-02 00:00:00', '2026-11-03', 'closed', true, '{now}')",
+        *_closed_window(now, price_fen=100, stock=5),
         "INSERT INTO window_items (id, window_id, product_id, group_price_fen, min_group_size, sold, status)"
         " VALUES (1, 1, 1, 100, 1, 3, 'succeeded')",
         "INSERT INTO orders (id, number, access_token, window_id, leader_id, pickup_point_id, customer_name,"
@@ -121,17 +128,7 @@ def test_line_refunds_are_backfilled_from_the_refunds_each_path_left(fresh_app):
         f" VALUES ({{order}}, {{item}}, 1, 1, 'quality', {{qty}}, '', '{{status}}', 'customer', {{fen}}, '', '{now}')"
     )
     statements = [
-        "INSERT INTO users (id, name, phone, password_hash, is_admin, active, created_at)"
-        f" VALUES (1, 'u', '13900000000', 'x', false, true, '{now}')",
-        f"INSERT INTO merchants (id, name, active, created_at) VALUES (1, 'm', true, '{now}')",
-        f"INSERT INTO leaders (id, user_id, community_name, active, created_at) VALUES (1, 1, 'c', true, '{now}')",
-        "INSERT INTO pickup_points (id, leader_id, name, address, contact_phone, opening_hours, capacity, active,"
-        f" created_at) VALUES (1, 1, 'p', 'a', '1', '', 10, true, '{now}')",
-        "INSERT INTO products (id, merchant_id, name, spec, category, price_fen, stock, low_stock_threshold,"
-        " listed, stock_alert_open, created_at, updated_at)"
-        f" VALUES (1, 1, 'n', '', '', 2200, 50, 0, true, false, '{now}', '{now}')",
-        "INSERT INTO windows (id, merchant_id, title, opens_at, closes_at, pickup_date, status, all_leaders,"
-        f" created_at) VALUES (1, 1, 't', '{now}', '2026-11-02 00:00:00', '2026-11-03', 'closed', true, '{now}')",
+        *_closed_window(now, price_fen=2200, stock=50),
         "INSERT INTO window_items (id, window_id, product_id, group_price_fen, min_group_size, sold, status)"
         " VALUES (1, 1, 1, 2200, 1, 30, 'succeeded')",
         # 1: the ¥176 line refunded ¥88 + ¥104 by two requests for the same units (the bug), and a
