@@ -1,7 +1,8 @@
 """The set-based steps of closing a window (app.services.closing.closing runs them in one transaction).
 
 Orders are settled a chunk at a time, in id order. Each chunk moves its orders with one
-compare-and-set per target status (`UPDATE … WHERE id IN (…) AND status = :expected RETURNING …`),
+compare-and-set per target status through the order's state machine (`lifecycle.move_many`:
+`UPDATE … WHERE id IN (…) AND status = :expected RETURNING …`, events with it),
 so an order that a payment or a cancel changed meanwhile is not returned and belongs to whoever
 changed it; only what came back is counted, refunded, coded and given back. Lines move with one
 statement per chunk and target; events, refunds, audit records and codes are written in bulk;
@@ -23,7 +24,6 @@ from app.models import (
     CustomerItemUsage,
     DeliveryBatch,
     Order,
-    OrderEvent,
     OrderItem,
     PointWindowUsage,
     Product,
@@ -33,13 +33,12 @@ from app.models import (
 from app.services.catalog.stock import sync_stock_alerts
 from app.services.core import bulk_rows
 from app.services.core.dialect import insert_for_dialect
-from app.services.orders import refunds
+from app.services.orders import lifecycle, refunds
 from app.services.pickup import codes
 
 log = logging.getLogger("app.services.closing.closing")
 
 ACTOR = "system:close"
-EVENT_COLUMNS = ("order_id", "from_status", "to_status", "actor", "reason", "detail", "created_at")
 _O, _L, _B = Order.__table__, OrderItem.__table__, DeliveryBatch.__table__
 
 
@@ -88,16 +87,7 @@ def _order_ids(window_id: int, status: str) -> list[int]:
     ).all()
 
 
-def _move(ids, source: str, values: dict, *where) -> list:
-    """Compare-and-set these orders from `source`; the rows that moved, as they are now."""
-    if not ids:
-        return []
-    return db.session.execute(
-        update(_O)
-        .where(bulk_rows.ids_in(_O.c.id, ids), _O.c.status == source, *where)
-        .values(**values)
-        .returning(_O.c.id, _O.c.leader_id, _O.c.pickup_point_id, _O.c.customer_phone)
-    ).all()
+_MOVED = (_O.c.leader_id, _O.c.pickup_point_id, _O.c.customer_phone)
 
 
 def _move_lines(order_ids, status: str, *where, returning: bool = True) -> list:
@@ -127,20 +117,25 @@ def cancel_unpaid(close: Close) -> None:
     ids = _order_ids(close.window_id, "pending_payment")
     for chunk in bulk_rows.chunks(ids):
         # A payment committing now makes its order match nothing here; it is settled as paid.
-        moved = {
-            row.id: row for row in _move(chunk, "pending_payment", {"status": "cancelled", "cancelled_at": close.now})
-        }
+        moved = lifecycle.move_many(
+            chunk,
+            "pending_payment",
+            "cancelled",
+            actor=ACTOR,
+            reason="unpaid at cut-off",
+            at=close.now,
+            values={"cancelled_at": close.now},
+            returning=_MOVED,
+        )
         if not moved:
             continue
-        for line in _move_lines(list(moved), "cancelled"):
-            order = moved[line.order_id]
+        by_id = {row.id: row for row in moved}
+        for line in _move_lines(list(by_id), "cancelled"):
+            order = by_id[line.order_id]
             close.hand_back(line, order.leader_id, order.customer_phone)
-        events = []
-        for order in moved.values():
+        for order in moved:
             close.places[order.pickup_point_id] += 1
             close.tally(order.leader_id, "cancelled")
-            events.append((order.id, "pending_payment", "cancelled", ACTOR, "unpaid at cut-off", None, close.now))
-        bulk_rows.insert_rows(OrderEvent.__table__, EVENT_COLUMNS, events)
     if ids:
         log.info(
             "closing window %s: %d of %d unpaid orders cancelled", close.window_id, close.counts["cancelled"], len(ids)
@@ -180,8 +175,20 @@ def _settle_chunk(close: Close, chunk, failed_items: set[int]) -> None:
         )
         .scalar_subquery()
     )
-    confirmed = _move(chunk, "paid", {"status": "confirmed", "confirmed_at": close.now, "batch_id": batch}, survives)
-    failed = _move(chunk, "paid", {"status": "failed"}, ~survives)
+    details = _failed_item_details(chunk, failed_items)
+    common = {"actor": ACTOR, "at": close.now, "details": details, "returning": _MOVED}
+    confirmed = lifecycle.move_many(
+        chunk,
+        "paid",
+        "confirmed",
+        reason="window closed",
+        values={"confirmed_at": close.now, "batch_id": batch},
+        where=(survives,),
+        **common,
+    )
+    failed = lifecycle.move_many(
+        chunk, "paid", "failed", reason="minimum group not reached", where=(~survives,), **common
+    )
     moved = {row.id: row for row in (*confirmed, *failed)}
     if not moved:
         return
@@ -195,24 +202,40 @@ def _settle_chunk(close: Close, chunk, failed_items: set[int]) -> None:
     # The surviving lines need not come back: nothing is counted or given back for them.
     _move_lines(list(moved), "confirmed", returning=False)
 
-    events, owed = [], {}
+    owed = {}
     for outcome, group in (("confirmed", confirmed), ("failed", failed)):
         for order in group:
-            lost = failed_lines.get(order.id, [])
-            detail = {"failed_items": [line.window_item_id for line in lost]} if lost else None
             if outcome == "confirmed":
-                events.append((order.id, "paid", "confirmed", ACTOR, "window closed", detail, close.now))
                 close.used_batches.add(close.batches[order.pickup_point_id])
             else:
-                events.append((order.id, "paid", "failed", ACTOR, "minimum group not reached", detail, close.now))
                 close.places[order.pickup_point_id] += 1
             # The failed lines go back whole (for a failed order that is every line: nothing will
             # be delivered), each less anything already refunded on it.
+            lost = failed_lines.get(order.id, [])
             owed[order.id] = {line.id: line.unit_price_fen * line.quantity - line.refunded_fen for line in lost}
             close.tally(order.leader_id, outcome)
-    bulk_rows.insert_rows(OrderEvent.__table__, EVENT_COLUMNS, events)
     refunds.refund_orders(owed, reason="group_failed", actor=ACTOR, now=close.now)
     codes.issue_codes([(row.id, row.pickup_point_id) for row in confirmed], close.live_codes, close.now)
+
+
+def _failed_item_details(chunk, failed_items: set[int]) -> dict[int, dict]:
+    """Per order of the chunk, the failed items among its live lines (its event's detail). Read
+    before the move: with the window's items locked, nothing changes these lines meanwhile."""
+    if not failed_items:
+        return {}
+    rows = db.session.execute(
+        select(_L.c.order_id, _L.c.window_item_id)
+        .where(
+            bulk_rows.ids_in(_L.c.order_id, chunk),
+            _L.c.status == "reserved",
+            _L.c.window_item_id.in_(failed_items),
+        )
+        .order_by(_L.c.id)
+    ).all()
+    details: dict[int, dict] = {}
+    for order_id, item_id in rows:
+        details.setdefault(order_id, {"failed_items": []})["failed_items"].append(item_id)
+    return details
 
 
 def _ensure_batches(close: Close, point_ids: set[int]) -> None:

@@ -29,6 +29,7 @@ from app.services.closing.close_bulk import Close
 from app.services.core import clock
 from app.services.notify import notifications
 from app.services.notify.notification_texts import N_, message
+from app.services.windows import lifecycle as window_lifecycle
 
 log = logging.getLogger(__name__)
 # Served at /metrics (app/metrics.py) with the rest: how long closing one window takes, whole.
@@ -48,13 +49,7 @@ def close_window(window_id: int) -> dict | None:
     now = clock.now()
     timer = time.perf_counter()
     try:
-        claimed = db.session.execute(
-            update(Window)
-            .where(Window.id == window_id, Window.status == "open", Window.closes_at <= now)
-            .values(status="closed", closed_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if not claimed:
+        if not window_lifecycle.move(window_id, "open", "closed", Window.closes_at <= now, closed_at=now):
             db.session.rollback()
             return None
         window = db.session.execute(

@@ -45,6 +45,7 @@ from app.services.counter import offline_conflicts, redeem_proof, redemption_lin
 from app.services.counter import redemption_rows as rows
 from app.services.counter.code_lookup import already_redeemed, counter_points, find_code  # noqa: F401  (re-exported)
 from app.services.deliveries import deliveries
+from app.services.orders import lifecycle
 from app.services.pickup import codes
 
 _KEY_RE = re.compile(r"^[A-Za-z0-9_\-]{8,64}$")
@@ -335,11 +336,11 @@ def _line_record(taken: dict[int, int]) -> list[dict]:
 def _complete(conn, code, user_id: int, now, actor: str, device: str) -> bool:
     """Nothing remains: redeem the code (compare-and-set), complete the order, free its slot.
     False (everything rolled back) if someone else redeemed or the order was refunded meanwhile."""
-    if not rows.claim_code(conn, code.id, user_id, now):
+    if not codes.redeem(conn, code.id, user_id, now):
         db.session.rollback()
         return False
     detail = {"pickup_code_id": code.id, "pickup_point_id": code.pickup_point_id, "device": device}
-    if not rows.complete_order(conn, code.order_id, actor, detail, now):
+    if not lifecycle.complete_redeemed(conn, code.order_id, actor, detail, now):
         db.session.rollback()
         raise InvalidTransition(_("This order changed meanwhile; look the code up again."))
     return True

@@ -4,7 +4,9 @@ A redeem runs a dozen statements while it holds the write lock. Building a SQLAl
 statement costs several times more than running it on SQLite (about 120 µs against 25 µs
 here), so the hot path uses these prebuilt Core statements on the session's connection, in
 the session's transaction. The rules stay in `redemption` and `redemption_lines`; this module
-only reads and writes rows, and every change is still a compare-and-set.
+only reads and writes rows, and every change is still a compare-and-set. The code's and the
+order's states are not written here: their owners (`pickup/codes.py`, `orders/lifecycle.py`)
+keep prebuilt statements of their own for this path.
 """
 
 from __future__ import annotations
@@ -15,12 +17,11 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, case, insert, select, update
 from sqlalchemy.engine import Row
 
-from app.models import AuditRecord, Order, OrderEvent, OrderItem, PickupCode, Redemption
+from app.models import AuditRecord, Order, OrderItem, PickupCode, Redemption
 
 _codes = PickupCode.__table__
 _orders = Order.__table__
 _items = OrderItem.__table__
-_events = OrderEvent.__table__
 _audit = AuditRecord.__table__
 _redemptions = Redemption.__table__
 
@@ -72,26 +73,6 @@ _TAKE = (
     )
     .returning(_items.c.redeemed_qty, _items.c.status)
 )
-_CLAIM_CODE = (
-    update(_codes)
-    .where(_codes.c.id == bindparam("code_id"), _codes.c.status == "issued")
-    .values(status="redeemed", live_code=None, redeemed_at=bindparam("at"), redeemed_by_id=bindparam("by"))
-)
-# Completing the order frees its shelf slot in the same statement (live_slot, see slots.py).
-_COMPLETE_ORDER = (
-    update(_orders)
-    .where(_orders.c.id == bindparam("order_id"), _orders.c.status == "ready_for_pickup")
-    .values(status="completed", completed_at=bindparam("at"), live_slot=None)
-)
-_ORDER_EVENT = insert(_events).values(
-    order_id=bindparam("event_order"),
-    from_status="ready_for_pickup",
-    to_status="completed",
-    actor=bindparam("event_actor"),
-    reason="redeemed",
-    detail=bindparam("event_detail"),
-    created_at=bindparam("at"),
-)
 _AUDIT = insert(_audit)
 _STORE = insert(_redemptions).returning(_redemptions.c.id)
 
@@ -127,19 +108,6 @@ def take(conn: Connection, order_id: int, line: Line, qty: int, now: datetime) -
     if moved is None:
         return False
     line.redeemed_qty, line.status = moved
-    return True
-
-
-def claim_code(conn: Connection, code_id: int, user_id: int, now: datetime) -> bool:
-    """issued → redeemed, once."""
-    return bool(conn.execute(_CLAIM_CODE, {"code_id": code_id, "at": now, "by": user_id}).rowcount)
-
-
-def complete_order(conn: Connection, order_id: int, actor: str, detail: dict, now: datetime) -> bool:
-    """ready_for_pickup → completed with its event (the same record deliveries.move_order writes)."""
-    if not conn.execute(_COMPLETE_ORDER, {"order_id": order_id, "at": now}).rowcount:
-        return False
-    conn.execute(_ORDER_EVENT, {"event_order": order_id, "event_actor": actor, "event_detail": detail, "at": now})
     return True
 
 

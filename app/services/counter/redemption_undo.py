@@ -15,13 +15,15 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import DeliveryBatch, PickupCode, PickupPoint, Redemption, User
+from app.models import PickupCode, PickupPoint, Redemption, User
 from app.permissions import leader_of, scoped_or_404
 from app.services.core import audit, clock
 from app.services.core.checks import has_control_chars
 from app.services.core.errors import Conflict, NotFound, ValidationFailed
 from app.services.counter import redemption_lines
 from app.services.deliveries import deliveries, slots
+from app.services.orders import lifecycle
+from app.services.pickup import codes
 
 
 def undo_window() -> timedelta:
@@ -114,13 +116,7 @@ def undo(user: User, redemption_id: int, reason: str) -> dict:
 
 def _reopen(user: User, code: PickupCode, order, row: Redemption, reason: str) -> None:
     try:
-        with db.session.begin_nested():
-            moved = db.session.execute(
-                update(PickupCode)
-                .where(PickupCode.id == code.id, PickupCode.status == "redeemed")
-                .values(status="issued", live_code=code.code, redeemed_at=None, redeemed_by_id=None)
-                .execution_options(synchronize_session=False)
-            ).rowcount
+        moved = codes.reopen(code)
     except IntegrityError:
         db.session.rollback()
         raise Conflict(
@@ -130,7 +126,7 @@ def _reopen(user: User, code: PickupCode, order, row: Redemption, reason: str) -
         db.session.rollback()
         raise Conflict(_("This order changed meanwhile; it cannot be undone."))
     detail = {"pickup_code_id": code.id, "redemption_id": row.id}
-    if not deliveries.move_order(
+    if not lifecycle.move(
         order,
         "completed",
         "ready_for_pickup",
@@ -144,9 +140,4 @@ def _reopen(user: User, code: PickupCode, order, row: Redemption, reason: str) -
     slots.restore_slot(order)
     if order.batch_id is not None:
         # The hand-over may have finished the batch; with this bag waiting again it is not done.
-        db.session.execute(
-            update(DeliveryBatch)
-            .where(DeliveryBatch.id == order.batch_id, DeliveryBatch.status == "done")
-            .values(status="arrived")
-            .execution_options(synchronize_session=False)
-        )
+        deliveries.reopen_batch(order.batch_id)

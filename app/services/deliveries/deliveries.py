@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from app.models import (
@@ -23,7 +22,6 @@ from app.models import (
     Leader,
     MerchantMember,
     Order,
-    OrderEvent,
     OrderItem,
     PickupPoint,
     PickupStaff,
@@ -39,7 +37,7 @@ from app.services.deliveries import shortages as shortages_
 from app.services.deliveries import slots
 from app.services.notify import notifications
 from app.services.notify.notification_texts import N_, message
-from app.services.orders import payments, reservations
+from app.services.orders import lifecycle, payments, reservations
 from app.services.pickup import codes
 
 ARRIVABLE = ("created", "picking", "dispatched")
@@ -256,7 +254,7 @@ def confirm_arrival(batch_id: int, leader: Leader, user: User, shortages: dict[i
     for order in orders:
         fully_short = all(line.shortage_qty == line.quantity for line in by_order[order.id])
         target = "refunded" if fully_short else "ready_for_pickup"
-        if not move_order(
+        if not lifecycle.move(
             order, "confirmed", target, actor, reason="arrival", detail=shortages_.detail(by_order[order.id])
         ):
             continue
@@ -323,30 +321,16 @@ def maybe_finish_batch(batch_id: int) -> bool:
     return bool(conn.execute(_FINISH_BATCH, {"batch_id": batch_id}).rowcount)
 
 
-def move_order(order: Order, source: str, target: str, actor: str, *, reason: str, detail=None, **values) -> bool:
-    """Compare-and-set an order's status and record the event; False if it was not `source`."""
-    moved = db.session.execute(
-        update(Order)
-        .where(Order.id == order.id, Order.status == source)
-        .values(status=target, **values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not moved:
-        return False
-    for key, value in {"status": target, **values}.items():
-        set_committed_value(order, key, value)
-    db.session.add(
-        OrderEvent(
-            order_id=order.id,
-            from_status=source,
-            to_status=target,
-            actor=actor,
-            reason=reason,
-            detail=detail,
-            created_at=clock.now(),
-        )
+def reopen_batch(batch_id: int) -> bool:
+    """done → arrived: an undone hand-over left a bag waiting again. True if it was done."""
+    return bool(
+        db.session.execute(
+            update(DeliveryBatch)
+            .where(DeliveryBatch.id == batch_id, DeliveryBatch.status == "done")
+            .values(status="arrived")
+            .execution_options(synchronize_session=False)
+        ).rowcount
     )
-    return True
 
 
 def _point_user_ids(point: PickupPoint) -> list[int]:

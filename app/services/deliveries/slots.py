@@ -8,6 +8,8 @@ per point while the bag waits, and is cleared when the bag leaves so the number 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
@@ -34,28 +36,31 @@ def _smallest_free(taken: set[int], start: int = 1) -> int:
     return n
 
 
-def _claim(order: Order, number: int, **values) -> bool:
-    """Give the order `number`; False if another bag holds it (the unique constraint says so)."""
+def _claim(order: Order, number: int, arrived_at: datetime | None) -> bool:
+    """Give the order `number` (and its arrival time, if given); False if another bag holds it
+    (the unique constraint says so)."""
     try:
         with db.session.begin_nested():
             db.session.execute(
                 update(Order)
                 .where(Order.id == order.id)
-                .values(shelf_slot=number, live_slot=number, **values)
+                .values(shelf_slot=number, live_slot=number, arrived_at=arrived_at or Order.arrived_at)
                 .execution_options(synchronize_session=False)
             )
     except IntegrityError:
         return False
-    for key, value in {"shelf_slot": number, "live_slot": number, **values}.items():
-        set_committed_value(order, key, value)
+    set_committed_value(order, "shelf_slot", number)
+    set_committed_value(order, "live_slot", number)
+    if arrived_at is not None:
+        set_committed_value(order, "arrived_at", arrived_at)
     return True
 
 
-def _place(order: Order, preferred: int | None = None, **values) -> int:
+def _place(order: Order, preferred: int | None = None, arrived_at: datetime | None = None) -> int:
     taken = _taken(order.pickup_point_id)
     candidate = preferred if preferred is not None and preferred not in taken else _smallest_free(taken)
     for _ in range(_MAX_RACES):
-        if _claim(order, candidate, **values):
+        if _claim(order, candidate, arrived_at):
             return candidate
         # A concurrent arrival at the same point took it: look again rather than guess.
         taken = _taken(order.pickup_point_id) | {candidate}

@@ -26,7 +26,7 @@ from app.services.core.errors import (
     WindowClosed,
 )
 from app.services.core.text import PHONE_RE, normalize_phone
-from app.services.orders import payments, reservations
+from app.services.orders import lifecycle, payments, reservations
 from app.services.orders.order_links import get_order_by_token
 from app.services.windows import leader_quotas
 from app.services.windows.windows import sellable_by
@@ -326,14 +326,8 @@ def _cancel(access_token: str, actor: str, reason: str) -> Order:
         raise WindowClosed(_("The group buy has closed; the order can no longer be cancelled."))
     was = order.status
     now = clock.now()
-    changed = db.session.execute(
-        update(Order)
-        .where(Order.id == order.id, Order.status == was)
-        .values(status="cancelled", cancelled_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not changed:  # pragma: no cover - guarded by the row lock above
-        raise InvalidTransition()
+    if not lifecycle.move(order, was, "cancelled", actor, reason=reason or "cancelled", at=now, cancelled_at=now):
+        raise InvalidTransition()  # pragma: no cover - guarded by the row lock above
     live_items = [item for item in order.items if item.status == "reserved"]
     reservations.release_items(live_items, order.customer_phone, leader_id=order.leader_id)
     reservations.release_capacity(pickup_point_id=order.pickup_point_id, window_id=order.window_id)
@@ -342,16 +336,6 @@ def _cancel(access_token: str, actor: str, reason: str) -> Order:
         .where(OrderItem.order_id == order.id, OrderItem.status == "reserved")
         .values(status="cancelled")
         .execution_options(synchronize_session=False)
-    )
-    db.session.add(
-        OrderEvent(
-            order_id=order.id,
-            from_status=was,
-            to_status="cancelled",
-            actor=actor[:60],
-            reason=(reason or "cancelled")[:200],
-            created_at=now,
-        )
     )
     db.session.refresh(order)
     if was == "paid":

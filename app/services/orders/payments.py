@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import Leader, Order, OrderEvent, Payment, Refund, User
+from app.models import Leader, Order, Payment, Refund, User
 from app.services.core import audit, clock
 from app.services.core.errors import (
     AmountMismatch,
@@ -29,7 +29,7 @@ from app.services.core.errors import (
     NotFound,
     ValidationFailed,
 )
-from app.services.orders import refunds
+from app.services.orders import lifecycle, refunds
 from app.services.orders.order_links import get_order_by_token
 from app.services.orders.payment_providers import (
     PaymentProvider,
@@ -94,24 +94,18 @@ def record_payment(order: Order, provider: str, provider_ref: str, amount_fen: i
             raise
         return existing
     now = clock.now()
-    became_paid = db.session.execute(
-        update(Order)
-        .where(Order.id == order.id, Order.status == "pending_payment")
-        .values(status="paid", paid_fen=Order.paid_fen + amount_fen, paid_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    became_paid = lifecycle.move(
+        order,
+        "pending_payment",
+        "paid",
+        recorded_by,
+        reason="payment",
+        detail={"provider": provider, "provider_ref": provider_ref},
+        at=now,
+        paid_fen=Order.paid_fen + amount_fen,
+        paid_at=now,
+    )
     if became_paid:
-        db.session.add(
-            OrderEvent(
-                order_id=order.id,
-                from_status="pending_payment",
-                to_status="paid",
-                actor=recorded_by[:60],
-                reason="payment",
-                detail={"provider": provider, "provider_ref": provider_ref},
-                created_at=now,
-            )
-        )
         audit.record(
             recorded_by,
             "payment_recorded",

@@ -22,7 +22,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -92,6 +92,34 @@ def void_code(order_id: int) -> bool:
             .execution_options(synchronize_session=False)
         ).rowcount
     )
+
+
+# Built once: the counter runs it on every whole hand-over (app.services.counter.redemption_rows).
+_REDEEM = (
+    update(PickupCode.__table__)
+    .where(PickupCode.__table__.c.id == bindparam("code_id"), PickupCode.__table__.c.status == "issued")
+    .values(status="redeemed", live_code=None, redeemed_at=bindparam("at"), redeemed_by_id=bindparam("by"))
+)
+
+
+def redeem(conn: Connection, code_id: int, user_id: int, now: datetime) -> bool:
+    """issued → redeemed, once, on the session's connection. False if it was not issued."""
+    return bool(conn.execute(_REDEEM, {"code_id": code_id, "at": now, "by": user_id}).rowcount)
+
+
+def reopen(code: PickupCode) -> bool:
+    """redeemed → issued again (an undone hand-over), its number live again. False if it was not
+    redeemed; IntegrityError (the savepoint rolled back) if the point gave the number to another
+    order meanwhile."""
+    with db.session.begin_nested():
+        return bool(
+            db.session.execute(
+                update(PickupCode)
+                .where(PickupCode.id == code.id, PickupCode.status == "redeemed")
+                .values(status="issued", live_code=code.code, redeemed_at=None, redeemed_by_id=None)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+        )
 
 
 # ---- signing keys

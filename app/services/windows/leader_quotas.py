@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
@@ -32,6 +32,7 @@ from app.models import Leader, Order, OrderItem, Window, WindowItem, WindowLeade
 from app.services.core import audit
 from app.services.core.checks import check_int
 from app.services.core.errors import InvalidTransition, NotFound, ValidationFailed
+from app.services.windows import lifecycle
 
 EDITABLE = ("draft", "scheduled", "open")
 MAX_QUOTA = 1_000_000
@@ -121,13 +122,7 @@ def _is_id(value) -> bool:
 
 def _lock(window: Window, window_item_id: int) -> WindowItem:
     """Lock the window (only while quotas may change) and then the item; or raise."""
-    changed = db.session.execute(
-        update(Window)
-        .where(Window.id == window.id, Window.status.in_(EDITABLE))
-        .values(status=Window.status)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not changed:
+    if not lifecycle.lock_in(window.id, EDITABLE):
         db.session.rollback()
         raise InvalidTransition(_("Quotas can only change before the group buy closes."))
     item = db.session.scalar(

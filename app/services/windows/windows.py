@@ -8,7 +8,7 @@ racing edit change a window at most once.
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import exists, func, or_, select
 
 from app.extensions import db
 from app.models import DeliveryBatch, Leader, Merchant, Order, OrderItem, ShareLink, Window, WindowLeader
@@ -18,6 +18,7 @@ from app.services.core.errors import InvalidTransition, ValidationFailed
 from app.services.core.paging import Page, paginate
 from app.services.notify import notifications
 from app.services.notify.notification_texts import N_, message
+from app.services.windows import lifecycle
 
 # Editing lives in its own module; these names stay importable from here for callers.
 from app.services.windows.window_editing import (  # noqa: F401
@@ -126,13 +127,7 @@ def window_detail(window: Window) -> dict:
 
 
 def _transition(window: Window, expected: str, target: str, *conditions, actor: str, message: str) -> Window:
-    changed = db.session.execute(
-        update(Window)
-        .where(Window.id == window.id, Window.status == expected, *conditions)
-        .values(status=target)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not changed:
+    if not lifecycle.move(window.id, expected, target, *conditions):
         db.session.rollback()
         raise InvalidTransition(message)
     audit.record(actor, f"window.{target}", "window", window.id, from_status=expected)
@@ -200,13 +195,7 @@ def open_due_windows() -> int:
     opened = 0
     for window_id in due:
         # Per-window compare-and-set: a second scheduler racing us opens each window once.
-        changed = db.session.execute(
-            update(Window)
-            .where(Window.id == window_id, Window.status == "scheduled", Window.opens_at <= now, Window.closes_at > now)
-            .values(status="open")
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if not changed:
+        if not lifecycle.move(window_id, "scheduled", "open", Window.opens_at <= now, Window.closes_at > now):
             db.session.rollback()
             continue
         window = db.session.get(Window, window_id, populate_existing=True)
