@@ -42,9 +42,21 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     )
     redis_url = overrides.pop("REDIS_URL", None) or env.get("REDIS_URL", "")
     secret = overrides.pop("SECRET_KEY", None) or env.get("SECRET_KEY") or _instance_secret(instance, "secret_key")
-    interval_s = int(env.get("SCHEDULER_INTERVAL_SECONDS", "15"))
-    lease_s = int(env.get("JOB_LEASE_SECONDS", "120"))
     config = {
+        **_ground(env, db_url, secret),
+        **_scheduler_and_health(env),
+        **_web_and_limits(env, redis_url),
+        **_locale_payments_and_files(env, secret, instance_path),
+        **_channels(env),
+        **_rules(env),
+    }
+    config.update(overrides)
+    return config
+
+
+def _ground(env, db_url: str, secret: str) -> dict:
+    """The secret, the database, the time zone and the logs."""
+    return {
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": db_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(db_url),
@@ -53,6 +65,14 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         # "json": one JSON object per line (time, level, logger, message, request id, endpoint).
         "LOG_FORMAT": env.get("LOG_FORMAT", "text"),
+    }
+
+
+def _scheduler_and_health(env) -> dict:
+    """The scheduler, job leases, and what /readyz and /metrics check and show."""
+    interval_s = int(env.get("SCHEDULER_INTERVAL_SECONDS", "15"))
+    lease_s = int(env.get("JOB_LEASE_SECONDS", "120"))
+    return {
         "SCHEDULER_ENABLED": _bool(env.get("SCHEDULER_ENABLED"), False),
         "SCHEDULER_INTERVAL_SECONDS": interval_s,
         # How long a scheduler's claim on a job holds without renewal (it renews a third of the
@@ -70,6 +90,12 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "METRICS_ENABLED": _bool(env.get("METRICS_ENABLED"), True),
         "METRICS_ALLOWED_ADDRESSES": env.get("METRICS_ALLOWED_ADDRESSES", "127.0.0.0/8,::1"),
         "METRICS_TOKEN": env.get("METRICS_TOKEN", ""),
+    }
+
+
+def _web_and_limits(env, redis_url: str) -> dict:
+    """Cookies, CSRF, proxies and rate limits."""
+    return {
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), False),
@@ -96,6 +122,12 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "LOGIN_ACCOUNT_RATE_LIMIT": env.get("LOGIN_ACCOUNT_RATE_LIMIT", "10 per 10 minutes"),
         "CODE_ENTRY_RATE_LIMIT": env.get("CODE_ENTRY_RATE_LIMIT", "10 per 5 minutes"),
         "ORDER_RATE_LIMIT": env.get("ORDER_RATE_LIMIT", "30 per minute"),
+    }
+
+
+def _locale_payments_and_files(env, secret: str, instance_path: str) -> dict:
+    """Language, payment providers, public address, upload size and SQLite."""
+    return {
         "BABEL_DEFAULT_LOCALE": env.get("DEFAULT_LOCALE", "zh"),
         "BABEL_DEFAULT_TIMEZONE": env.get("TIMEZONE", "Asia/Shanghai"),
         "PAYMENT_PROVIDERS": env.get("PAYMENT_PROVIDERS", "simulator,offline").split(","),
@@ -108,6 +140,12 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # WAL checkpoints from a thread, not inside the commit of whichever request crosses the
         # threshold (app/engine_checkpoints.py).
         "SQLITE_BACKGROUND_CHECKPOINTS": _bool(env.get("SQLITE_BACKGROUND_CHECKPOINTS"), True),
+    }
+
+
+def _channels(env) -> dict:
+    """Webhooks, email and Web Push."""
+    return {
         # Robots and webhooks may only be called on public https addresses unless this is set
         # (a closed network, or the tests' loopback receivers): see services/notify/channels.py.
         "WEBHOOK_ALLOW_PRIVATE": _bool(env.get("WEBHOOK_ALLOW_PRIVATE"), False),
@@ -120,6 +158,12 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "MAIL_FROM": env.get("MAIL_FROM", "GroupBuy <noreply@localhost>"),
         # Web Push (VAPID): who push services may contact about this server's messages.
         "VAPID_SUBJECT": env.get("VAPID_SUBJECT", "mailto:admin@localhost"),
+    }
+
+
+def _rules(env) -> dict:
+    """The business rules operators may tune: reminders, after-sales, uploads, the counter."""
+    return {
         # Leaders are told a window closes soon this long before its cut-off (once per window).
         "WINDOW_CLOSING_SOON_MINUTES": int(env.get("WINDOW_CLOSING_SOON_MINUTES", "30")),
         # After-sales requests may be opened this many days after pickup (or arrival).
@@ -139,5 +183,3 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "REDEEM_TOKEN_MINUTES": int(env.get("REDEEM_TOKEN_MINUTES", "10")),
         "OVERDUE_DAYS": int(env.get("OVERDUE_DAYS", "2")),
     }
-    config.update(overrides)
-    return config

@@ -18,6 +18,8 @@ import hashlib
 import json
 import re
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, select
@@ -216,6 +218,23 @@ def _code(code_id: int) -> PickupCode:
     return db.session.get(PickupCode, code_id, populate_existing=True)
 
 
+@dataclass(frozen=True)
+class _Ask:
+    """One redeem request, checked: who asks, for what, under which key."""
+
+    user: User
+    point_id: int
+    code_id: int
+    key: str
+    device: str
+    digest: str
+    offline_at: datetime | None
+    actor: str
+
+    def refuse(self, code: PickupCode, exc: DomainError) -> dict:
+        return _refuse(self.user, code, self.key, self.device, exc, self.digest, self.offline_at)
+
+
 def redeem(
     user: User,
     point_id: int,
@@ -241,27 +260,33 @@ def redeem(
         raise NotYourPickupPoint()
     redeem_proof.check(user, point_id, code_id, key, code=code_text, token=redeem_token, device_id=device_id)
     digest = request_digest(point_id, code_id, wanted)
+    ask = _Ask(user, point_id, code_id, key, device, digest, offline_at, audit.actor_for(user))
     stored = stored_answer(key)
     if stored is not None:
-        return replay(stored, user, digest, code_id)
-    user_id, user_name, actor = user.id, user.name, audit.actor_for(user)
+        return replay(stored, user, ask.digest, code_id)
     # Everything above only read. A racing request with the same key is caught when the answer
     # is stored (the unique key), and everything it did is rolled back then.
     begin_writing()
+    return _hand_over(ask, wanted)
+
+
+def _hand_over(ask: _Ask, wanted: dict[int, int] | None) -> dict:
+    """Under the write lock: decide, take the units, complete if nothing remains, store the answer."""
+    user_id, actor = ask.user.id, ask.actor
     conn = db.session.connection()
     # Lock the code row before deciding anything: on PostgreSQL (READ COMMITTED) each statement
     # sees a fresh snapshot, so without the lock a loser could read the code as still issued and
     # then the order as already completed by the winner, and answer "not arrived". Every change
     # to a code's order and items (redeem, undo) takes this lock first.
-    code = rows.lock_code(conn, point_id, code_id)
+    code = rows.lock_code(conn, ask.point_id, ask.code_id)
     if code is None or code.status == "void":
         raise InvalidCode()
     if code.status == "redeemed":
-        spent = _code(code_id)
-        return _refuse(user, spent, key, device, already_redeemed(spent), digest, offline_at)
+        spent = _code(ask.code_id)
+        return ask.refuse(spent, already_redeemed(spent))
     order = rows.order(conn, code.order_id)
     if order.status != "ready_for_pickup":
-        return _refuse(user, _code(code_id), key, device, NotArrived(), digest, offline_at)
+        return ask.refuse(_code(ask.code_id), NotArrived())
     items = rows.lines(conn, order.id)
     try:
         taken = redemption_lines.plan(items, wanted)
@@ -270,12 +295,11 @@ def redeem(
         raise
 
     now = clock.now()
-    handed_over = _line_record(taken)
     complete = redemption_lines.take(conn, order.id, items, taken, now) == 0
-    if complete and not _complete(conn, code, user_id, now, actor, device):
-        redeemed = _code(code_id)
+    if complete and not _complete(conn, code, user_id, now, actor, ask.device):
+        redeemed = _code(ask.code_id)
         if redeemed.status == "redeemed":
-            return _refuse(user, redeemed, key, device, already_redeemed(redeemed), digest, offline_at)
+            return ask.refuse(redeemed, already_redeemed(redeemed))
         raise InvalidCode()
     rows.audit(
         conn,
@@ -284,49 +308,53 @@ def redeem(
         "pickup_code",
         code.id,
         {
-            "pickup_point_id": point_id,
+            "pickup_point_id": ask.point_id,
             "order_id": order.id,
-            "device": device,
+            "device": ask.device,
             "lines": {str(item_id): qty for item_id, qty in taken.items()},
             "complete": complete,
-            "offline_at": offline_at.isoformat() if offline_at else None,
+            "offline_at": ask.offline_at.isoformat() if ask.offline_at else None,
         },
     )
-    response = {
+    response = _answer(ask, code, order, items, _line_record(taken), complete, now)
+    try:
+        row_id = rows.store(
+            conn,
+            idempotency_key=ask.key,
+            user_id=user_id,
+            pickup_code_id=code.id,
+            device=ask.device,
+            outcome="redeemed",
+            response=response,
+            request_digest=ask.digest,
+            lines=response["handed_over"],
+            offline_at=ask.offline_at,
+            created_at=now,
+        )
+    except IntegrityError:  # a racing request with the same key answered first: undo all, answer as it did
+        db.session.rollback()
+        return _replay_raced(ask.key, ask.user, ask.digest, ask.code_id)
+    if complete and order.batch_id is not None:
+        deliveries.maybe_finish_batch(order.batch_id)
+    db.session.commit()
+    return {**response, "redemption_id": row_id}
+
+
+def _answer(ask: _Ask, code, order, items, handed_over: list[dict], complete: bool, now: datetime) -> dict:
+    return {
         "outcome": "redeemed",
         "complete": complete,
         "code_id": code.id,
         "order_id": order.id,
         "order_number": order.number,
-        "pickup_point_id": point_id,
+        "pickup_point_id": ask.point_id,
         "shelf_slot": order.shelf_slot,
         "redeemed_at": now.isoformat(),
-        "redeemed_by": user_name,
+        "redeemed_by": ask.user.name,
         "customer_name": mask_name(order.customer_name),
         "items": _lines(items),
         "handed_over": handed_over,
     }
-    try:
-        row_id = rows.store(
-            conn,
-            idempotency_key=key,
-            user_id=user_id,
-            pickup_code_id=code.id,
-            device=device,
-            outcome="redeemed",
-            response=response,
-            request_digest=digest,
-            lines=handed_over,
-            offline_at=offline_at,
-            created_at=now,
-        )
-    except IntegrityError:  # a racing request with the same key answered first: undo all, answer as it did
-        db.session.rollback()
-        return _replay_raced(key, user, digest, code_id)
-    if complete and order.batch_id is not None:
-        deliveries.maybe_finish_batch(order.batch_id)
-    db.session.commit()
-    return {**response, "redemption_id": row_id}
 
 
 def _line_record(taken: dict[int, int]) -> list[dict]:
