@@ -46,3 +46,14 @@ def test_no_module_of_the_app_is_over_400_lines():
         if (n := len(path.read_text().splitlines())) > 400
     }
     assert long == {}
+
+
+def test_no_function_of_the_app_is_over_65_lines():
+    # Past about sixty lines a function's parts have names of their own (issue #15).
+    long = {
+        f"{path.relative_to(ROOT)}:{node.name}": n
+        for path in (ROOT / "app").rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and (n := node.end_lineno - node.lineno + 1) > 65
+    }
+    assert long == {}

@@ -149,3 +149,13 @@ def test_the_reader_sees_every_way_of_writing_a_status(source, model):
 )
 def test_the_reader_ignores_what_is_not_a_transition_of_these_states(source):
     assert status_writes(source) == set()
+
+
+def test_only_the_order_owner_writes_order_events_besides_the_placing_itself():
+    # An order's history is written with its moves; placing an order writes the first entry.
+    writers = {
+        name
+        for name, source in _modules()
+        if re.search(r"OrderEvent\(|OrderEvent\.__table__", source) and not name.startswith("app/models/")
+    }
+    assert writers == {OWNERS["Order"], "app/services/orders/ordering.py"}

@@ -301,21 +301,7 @@ def _hand_over(ask: _Ask, wanted: dict[int, int] | None) -> dict:
         if redeemed.status == "redeemed":
             return ask.refuse(redeemed, already_redeemed(redeemed))
         raise InvalidCode()
-    rows.audit(
-        conn,
-        actor,
-        "redeem",
-        "pickup_code",
-        code.id,
-        {
-            "pickup_point_id": ask.point_id,
-            "order_id": order.id,
-            "device": ask.device,
-            "lines": {str(item_id): qty for item_id, qty in taken.items()},
-            "complete": complete,
-            "offline_at": ask.offline_at.isoformat() if ask.offline_at else None,
-        },
-    )
+    _audit(conn, ask, code.id, order.id, taken, complete)
     response = _answer(ask, code, order, items, _line_record(taken), complete, now)
     try:
         row_id = rows.store(
@@ -338,6 +324,18 @@ def _hand_over(ask: _Ask, wanted: dict[int, int] | None) -> dict:
         deliveries.maybe_finish_batch(order.batch_id)
     db.session.commit()
     return {**response, "redemption_id": row_id}
+
+
+def _audit(conn, ask: _Ask, code_id: int, order_id: int, taken: dict[int, int], complete: bool) -> None:
+    detail = {
+        "pickup_point_id": ask.point_id,
+        "order_id": order_id,
+        "device": ask.device,
+        "lines": {str(item_id): qty for item_id, qty in taken.items()},
+        "complete": complete,
+        "offline_at": ask.offline_at.isoformat() if ask.offline_at else None,
+    }
+    rows.audit(conn, ask.actor, "redeem", "pickup_code", code_id, detail)
 
 
 def _answer(ask: _Ask, code, order, items, handed_over: list[dict], complete: bool, now: datetime) -> dict:

@@ -218,32 +218,49 @@ def confirm_arrival(batch_id: int, leader: Leader, user: User, shortages: dict[i
     """
     batch = get_batch_for_leader(leader.id, batch_id)
     try:
-        # The compare-and-set comes before any refund: a second arrival stops here.
-        _cas_batch(batch.id, ARRIVABLE, {"status": "arrived", "arrived_at": clock.now(), "arrived_by_id": user.id})
-        # Lock order batch → lines → orders: nothing else moves these orders while shortages
-        # land on them, and an after-sales refund (lines, then order: services/orders/refunds.py) of one
-        # of them waits for the arrival, or the arrival for it, instead of deadlocking.
-        db.session.execute(
-            select(OrderItem.id)
-            .join(Order, Order.id == OrderItem.order_id)
-            .where(Order.batch_id == batch.id, Order.status == "confirmed")
-            .order_by(OrderItem.id)
-            .with_for_update(of=OrderItem)
-        ).all()
-        db.session.execute(
-            select(Order.id)
-            .where(Order.batch_id == batch.id, Order.status == "confirmed")
-            .order_by(Order.id)
-            .with_for_update()
-        ).all()
-        lines = shortages_.open_lines(batch.id)
+        lines = _claim_arrival(batch, user)
         wanted = shortages_.validate(shortages, lines)
     except DomainError:
         db.session.rollback()
         raise
     actor = audit.actor_for(user)
     short_fen = shortages_.allocate(wanted, lines)
+    ready, refunded = _move_arrived_orders(lines, short_fen, actor)
+    slots.assign_slots(batch.id)
+    audit.record(actor, "batch.arrive", "delivery_batch", batch.id, shortages={str(k): v for k, v in wanted.items()})
+    _announce_arrival(batch, ready, refunded, sum(wanted.values()))
+    maybe_finish_batch(batch.id)
+    db.session.commit()
+    db.session.refresh(batch)
+    return batch
 
+
+def _claim_arrival(batch: DeliveryBatch, user: User) -> list[OrderItem]:
+    """Move the batch to arrived and lock what the arrival changes; the lines still to settle."""
+    # The compare-and-set comes before any refund: a second arrival stops here.
+    _cas_batch(batch.id, ARRIVABLE, {"status": "arrived", "arrived_at": clock.now(), "arrived_by_id": user.id})
+    # Lock order batch → lines → orders: nothing else moves these orders while shortages
+    # land on them, and an after-sales refund (lines, then order: services/orders/refunds.py) of one
+    # of them waits for the arrival, or the arrival for it, instead of deadlocking.
+    db.session.execute(
+        select(OrderItem.id)
+        .join(Order, Order.id == OrderItem.order_id)
+        .where(Order.batch_id == batch.id, Order.status == "confirmed")
+        .order_by(OrderItem.id)
+        .with_for_update(of=OrderItem)
+    ).all()
+    db.session.execute(
+        select(Order.id)
+        .where(Order.batch_id == batch.id, Order.status == "confirmed")
+        .order_by(Order.id)
+        .with_for_update()
+    ).all()
+    return shortages_.open_lines(batch.id)
+
+
+def _move_arrived_orders(lines: list[OrderItem], short_fen: dict[int, dict], actor: str) -> tuple[int, int]:
+    """Each order ready for pickup (its short units refunded), or refunded whole when nothing of it
+    arrived; (how many ready, how many refunded)."""
     ready = refunded = 0
     by_order: dict[int, list[OrderItem]] = defaultdict(list)
     for line in lines:
@@ -260,18 +277,18 @@ def confirm_arrival(batch_id: int, leader: Leader, user: User, shortages: dict[i
             continue
         if fully_short:
             payments.refund_everything_left(order, "shortage", actor)
-        elif short_fen.get(order.id):
-            payments.refund_lines(order, short_fen[order.id], "shortage", actor)
-        if fully_short:
             codes.void_code(order.id)
             slots.free_slot(order)
             reservations.release_capacity(pickup_point_id=order.pickup_point_id, window_id=order.window_id)
             refunded += 1
         else:
+            if short_fen.get(order.id):
+                payments.refund_lines(order, short_fen[order.id], "shortage", actor)
             ready += 1
-    slots.assign_slots(batch.id)
+    return ready, refunded
 
-    audit.record(actor, "batch.arrive", "delivery_batch", batch.id, shortages={str(k): v for k, v in wanted.items()})
+
+def _announce_arrival(batch: DeliveryBatch, ready: int, refunded: int, units_short: int) -> None:
     point = batch.pickup_point
     notifications.enqueue(
         "batch_arrived",
@@ -281,13 +298,9 @@ def confirm_arrival(batch_id: int, leader: Leader, user: User, shortages: dict[i
             N_("%(ready)d orders ready for pickup, %(refunded)d refunded; %(units)d units short."),
             ready=ready,
             refunded=refunded,
-            units=sum(wanted.values()),
+            units=units_short,
         ),
     )
-    maybe_finish_batch(batch.id)
-    db.session.commit()
-    db.session.refresh(batch)
-    return batch
 
 
 # Built once: every completed redemption runs these (see redemption_rows for why). The open

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.models import AfterSalesRequest, Leader, MerchantMember, Order, OrderEvent, OrderItem
+from app.models import AfterSalesRequest, Leader, MerchantMember, Order, OrderItem
 from app.models.after_sales import AFTER_SALES_REASONS
 from app.permissions import scoped_or_404
 from app.services.core import audit, clock, photos
@@ -34,7 +34,7 @@ from app.services.core.errors import Conflict, DomainError, ValidationFailed
 from app.services.core.text import format_yuan, parse_yuan
 from app.services.notify import notifications
 from app.services.notify.notification_texts import N_, message
-from app.services.orders import payments
+from app.services.orders import lifecycle, payments
 
 PHOTO_KIND = "after_sales"
 OPEN_ORDER_STATUSES = ("confirmed", "ready_for_pickup", "completed")
@@ -240,20 +240,7 @@ def decide(
     """Approve with a refund or reject, once; a second decision is AlreadyDecided."""
     now = clock.now()
     status = "approved" if approve else "rejected"
-    claimed = db.session.execute(
-        update(AfterSalesRequest)
-        .where(AfterSalesRequest.id == req.id, AfterSalesRequest.status == "open")
-        .values(
-            status=status,
-            open_item_id=None,
-            decided_by=actor,
-            decided_at=now,
-            decision_note=note,
-            refund_fen=refund_fen if approve else None,
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not claimed:
+    if not _claim_decision(req, status, actor, now, note, refund_fen if approve else None):
         db.session.rollback()
         raise AlreadyDecided()
     order = db.session.get(Order, req.order_id)
@@ -266,17 +253,8 @@ def decide(
             db.session.execute(
                 update(AfterSalesRequest).where(AfterSalesRequest.id == req.id).values(refund_id=refund_id)
             )
-        db.session.add(
-            OrderEvent(
-                order_id=order.id,
-                from_status=order.status,
-                to_status=order.status,
-                actor=actor,
-                reason=f"after-sales {status}",
-                detail={"request_id": req.id, "refund_fen": refund_fen, "note": note},
-                created_at=now,
-            )
-        )
+        detail = {"request_id": req.id, "refund_fen": refund_fen, "note": note}
+        lifecycle.note(order, actor, reason=f"after-sales {status}", detail=detail, at=now)
         audit.record(
             actor,
             "after_sales_decide",
@@ -288,25 +266,51 @@ def decide(
             refund_id=refund_id,
             note=note,
         )
-        notifications.enqueue(
-            "after_sales",
-            user_ids=_leader_user_id(order.leader_id),
-            title=message(
-                N_("After-sales for order %(number)s: refunded %(amount)s"),
-                number=order.number,
-                amount=format_yuan(refund_fen),
-            )
-            if approve
-            else message(N_("After-sales for order %(number)s rejected"), number=order.number),
-            body=note,
-            link=f"/leader/orders/{order.id}",
-        )
+        _tell_leader(order, approve, refund_fen, note)
         db.session.commit()
     except DomainError:
         db.session.rollback()
         raise
     db.session.expire_all()
     return db.session.get(AfterSalesRequest, req.id)
+
+
+def _claim_decision(req: AfterSalesRequest, status: str, actor: str, now, note: str, refund_fen: int | None) -> bool:
+    """open → approved/rejected, once (compare-and-set)."""
+    return bool(
+        db.session.execute(
+            update(AfterSalesRequest)
+            .where(AfterSalesRequest.id == req.id, AfterSalesRequest.status == "open")
+            .values(
+                status=status,
+                open_item_id=None,
+                decided_by=actor,
+                decided_at=now,
+                decision_note=note,
+                refund_fen=refund_fen,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    )
+
+
+def _tell_leader(order: Order, approve: bool, refund_fen: int | None, note: str) -> None:
+    title = (
+        message(
+            N_("After-sales for order %(number)s: refunded %(amount)s"),
+            number=order.number,
+            amount=format_yuan(refund_fen),
+        )
+        if approve
+        else message(N_("After-sales for order %(number)s rejected"), number=order.number)
+    )
+    notifications.enqueue(
+        "after_sales",
+        user_ids=_leader_user_id(order.leader_id),
+        title=title,
+        body=note,
+        link=f"/leader/orders/{order.id}",
+    )
 
 
 # ---- reading, scoped to who asks

@@ -157,6 +157,21 @@ def move_many(
     return rows
 
 
+def note(order: Order, actor: str, *, reason: str, detail: dict | None = None, at: datetime | None = None) -> None:
+    """Write an event in the order's history that moves nothing (an after-sales decision)."""
+    db.session.add(
+        OrderEvent(
+            order_id=order.id,
+            from_status=order.status,
+            to_status=order.status,
+            actor=actor[:60],
+            reason=reason[:200],
+            detail=detail,
+            created_at=at or clock.now(),
+        )
+    )
+
+
 # The counter's hot path (app.services.counter.redemption): statements built once, run on the
 # session's connection; completing the order frees its shelf slot in the same statement.
 _COMPLETE = (

@@ -74,6 +74,40 @@ def record_payment(order: Order, provider: str, provider_ref: str, amount_fen: i
     A pending order becomes paid. Money for an order that is no longer waiting for it (cancelled,
     failed, or already paid under another reference) is kept as a late payment and refunded.
     """
+    payment, is_new = _store_payment(order, provider, provider_ref, amount_fen, recorded_by)
+    if not is_new:
+        return payment
+    now = clock.now()
+    became_paid = lifecycle.move(
+        order,
+        "pending_payment",
+        "paid",
+        recorded_by,
+        reason="payment",
+        detail={"provider": provider, "provider_ref": provider_ref},
+        at=now,
+        paid_fen=Order.paid_fen + amount_fen,
+        paid_at=now,
+    )
+    if not became_paid:
+        _refund_late(order, payment, amount_fen, recorded_by)
+        return payment
+    audit.record(
+        recorded_by,
+        "payment_recorded",
+        "order",
+        order.id,
+        payment_id=payment.id,
+        provider=provider,
+        provider_ref=provider_ref,
+        amount_fen=amount_fen,
+    )
+    db.session.expire(order)
+    return payment
+
+
+def _store_payment(order: Order, provider: str, provider_ref: str, amount_fen: int, recorded_by: str):
+    """(the payment, True) once per (provider, provider_ref); (the first one, False) on a replay."""
     payment = Payment(
         order_id=order.id,
         provider=provider,
@@ -92,57 +126,36 @@ def record_payment(order: Order, provider: str, provider_ref: str, amount_fen: i
         )
         if existing is None:
             raise
-        return existing
-    now = clock.now()
-    became_paid = lifecycle.move(
-        order,
-        "pending_payment",
-        "paid",
-        recorded_by,
-        reason="payment",
-        detail={"provider": provider, "provider_ref": provider_ref},
-        at=now,
-        paid_fen=Order.paid_fen + amount_fen,
-        paid_at=now,
-    )
-    if became_paid:
-        audit.record(
-            recorded_by,
-            "payment_recorded",
-            "order",
-            order.id,
-            payment_id=payment.id,
-            provider=provider,
-            provider_ref=provider_ref,
-            amount_fen=amount_fen,
-        )
-        db.session.expire(order)
-        return payment
+        return existing, False
+    return payment, True
 
+
+def _refund_late(order: Order, payment: Payment, amount_fen: int, recorded_by: str) -> None:
+    """Money for an order no longer waiting for it: kept as a late payment, and handed back."""
     payment.late = True
     db.session.flush()
-    if amount_fen > 0:
-        # Counted as received, then handed back: refunded_fen never exceeds paid_fen.
-        db.session.execute(
-            update(Order)
-            .where(Order.id == order.id)
-            .values(paid_fen=Order.paid_fen + amount_fen)
-            .execution_options(synchronize_session=False)
-        )
-        back = refunds.refund_late_payment(order.id, payment, amount_fen, actor=recorded_by, now=clock.now())
-        db.session.expire(order)
-        audit.record(
-            recorded_by,
-            "late_payment_refund",
-            "order",
-            order.id,
-            payment_id=payment.id,
-            refund_id=back.refund_id,
-            refund_status=back.status,
-            amount_fen=amount_fen,
-            order_status=order.status,
-        )
-    return payment
+    if amount_fen <= 0:
+        return
+    # Counted as received, then handed back: refunded_fen never exceeds paid_fen.
+    db.session.execute(
+        update(Order)
+        .where(Order.id == order.id)
+        .values(paid_fen=Order.paid_fen + amount_fen)
+        .execution_options(synchronize_session=False)
+    )
+    back = refunds.refund_late_payment(order.id, payment, amount_fen, actor=recorded_by, now=clock.now())
+    db.session.expire(order)
+    audit.record(
+        recorded_by,
+        "late_payment_refund",
+        "order",
+        order.id,
+        payment_id=payment.id,
+        refund_id=back.refund_id,
+        refund_status=back.status,
+        amount_fen=amount_fen,
+        order_status=order.status,
+    )
 
 
 def refund_lines(order: Order, lines: Mapping[int, int], reason: str, actor: str) -> Refund:

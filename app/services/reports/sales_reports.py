@@ -270,6 +270,13 @@ def window_figures(merchant_id: int, period: Period, *, limit: int = WINDOW_ROWS
     if not windows:
         return []
     ids = [w.id for w in windows]
+    items, shortages, money = _item_figures(ids), _shortages(ids), _money(ids)
+    return [_window_row(window, items[window.id], int(shortages.get(window.id) or 0), money) for window in windows]
+
+
+def _item_figures(ids: list[int]) -> dict[int, dict[str, int]]:
+    """Per window: items, items that formed their group, units sold (and those of items with a
+    quota, beside the quota)."""
     items: dict[int, dict[str, int]] = {
         wid: dict.fromkeys(("items", "formed", "sold", "quota_sold", "quota"), 0) for wid in ids
     }
@@ -286,7 +293,11 @@ def window_figures(merchant_id: int, period: Period, *, limit: int = WINDOW_ROWS
             if quota:
                 figures["quota_sold"] += sold
                 figures["quota"] += quota
-    shortages = dict(
+    return items
+
+
+def _shortages(ids: list[int]) -> dict[int, int]:
+    return dict(
         db.session.execute(
             select(WindowItem.window_id, func.sum(OrderItem.shortage_qty))
             .join(OrderItem, OrderItem.window_item_id == WindowItem.id)
@@ -295,7 +306,10 @@ def window_figures(merchant_id: int, period: Period, *, limit: int = WINDOW_ROWS
             .group_by(WindowItem.window_id)
         ).all()
     )
-    money = {
+
+
+def _money(ids: list[int]) -> dict[int, tuple[int, int]]:
+    return {
         wid: (int(gmv), int(refunded))
         for wid, gmv, refunded in db.session.execute(
             select(SalesDaily.window_id, func.sum(SalesDaily.paid_fen), func.sum(SalesDaily.refunded_fen))
@@ -303,26 +317,22 @@ def window_figures(merchant_id: int, period: Period, *, limit: int = WINDOW_ROWS
             .group_by(SalesDaily.window_id)
         )
     }
-    result = []
-    for window in windows:
-        figures = items[window.id]
-        short = int(shortages.get(window.id) or 0)
-        gmv, refunded = money.get(window.id, (0, 0))
-        result.append(
-            {
-                "window_id": window.id,
-                "title": window.title,
-                "closes_at": window.closes_at,
-                "item_count": figures["items"],
-                "formed": figures["formed"],
-                "formed_bp": figures["formed"] * 10_000 // figures["items"] if figures["items"] else None,
-                "units_sold": figures["sold"],
-                "units_offered": figures["quota"],
-                "sell_through_bp": figures["quota_sold"] * 10_000 // figures["quota"] if figures["quota"] else None,
-                "shortage_units": short,
-                "shortage_bp": short * 10_000 // figures["sold"] if figures["sold"] else None,
-                "gmv_fen": gmv,
-                "refunded_fen": refunded,
-            }
-        )
-    return result
+
+
+def _window_row(window, figures: dict[str, int], short: int, money: dict[int, tuple[int, int]]) -> dict:
+    gmv, refunded = money.get(window.id, (0, 0))
+    return {
+        "window_id": window.id,
+        "title": window.title,
+        "closes_at": window.closes_at,
+        "item_count": figures["items"],
+        "formed": figures["formed"],
+        "formed_bp": figures["formed"] * 10_000 // figures["items"] if figures["items"] else None,
+        "units_sold": figures["sold"],
+        "units_offered": figures["quota"],
+        "sell_through_bp": figures["quota_sold"] * 10_000 // figures["quota"] if figures["quota"] else None,
+        "shortage_units": short,
+        "shortage_bp": short * 10_000 // figures["sold"] if figures["sold"] else None,
+        "gmv_fen": gmv,
+        "refunded_fen": refunded,
+    }
