@@ -2,7 +2,7 @@
 errors and redirects.
 
 The Content-Security-Policy allows only this origin and nothing inline. The app has no inline
-script, event handler, style attribute or javascript: URL (tests/integration/test_headers.py
+script, event handler, style attribute or javascript: URL (tests/web/integration/test_headers.py
 reads every template and script to keep it so): pages load their scripts from /static and
 /vendor, QR codes and posters are PNGs the app serves, the scanner draws camera frames on a
 canvas it never turns into a URL. So no 'unsafe-inline', no nonces, no data: or blob:.
@@ -12,7 +12,7 @@ canvas it never turns into a URL. So no 'unsafe-inline', no nonces, no data: or 
 - form-action 'self' tel:: forms post only here. tel: because the leader's "call" form is
   answered with a redirect to tel:<number> (the number leaves the server only then), and
   Chromium checks form-action against where a form's redirect goes: without it the call is
-  refused (tests/browser/test_csp.py presses the button).
+  refused (tests/web/browser/test_csp.py presses the button).
 - base-uri 'none' and object-src 'none': no <base> hijack of relative URLs, no plugins.
 - X-Content-Type-Options nosniff: a file is only ever what its Content-Type says (uploaded
   photos are served as images, never sniffed into HTML or script).

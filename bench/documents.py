@@ -9,7 +9,7 @@ forked from an interpreter that has imported and created the app and done nothin
 the "app idle" figure); a build's peak is that idle RSS plus what the build itself needed (see
 bench/documents_child.py), as a fresh worker process would show it. The job's progress row is sampled
 while it builds and the stored file is read back: CSV always, XLSX up to READ_BACK_XLSX_ROWS rows
-(reading more costs more than the figure), PDF never (tests/integration/test_window_documents.py
+(reading more costs more than the figure), PDF never (tests/deliveries/integration/test_window_documents.py
 reads its text). The baseline runs one SQL statement per document in a bare interpreter and
 streams the rows into csv.writer (bench/documents_child.py).
 """

@@ -27,6 +27,9 @@ from app.models import (
 from tests.support import engines
 from tests.support.live_server import LiveServer
 
+# The browser fixtures (Chromium through Playwright) serve the browser/ folder of every domain.
+pytest_plugins = ("tests.support.browser_session",)
+
 PASSWORD = "correct-horse-42"
 SECRET = "test-secret-key-not-for-production"
 _seq = itertools.count(1)
@@ -83,7 +86,7 @@ def app(engine_name, _apps, tmp_path_factory, monkeypatch):
                 "PICKUP_LABELS_DIR": str(instance / "labels"),
                 # The test process must never hold SQLite's write lock while a live server works.
                 "SQLITE_IMMEDIATE_WRITES": False,
-                # Tests assert on readable English messages; tests/integration/test_i18n.py pins
+                # Tests assert on readable English messages; tests/web/integration/test_i18n.py pins
                 # the shipped default (zh, from app/config.py) and checks the Chinese UI there.
                 "BABEL_DEFAULT_LOCALE": "en",
             }

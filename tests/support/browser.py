@@ -11,7 +11,7 @@ from pathlib import Path
 from tests.conftest import PASSWORD, SECRET
 from tests.support.live_server import ROOT, LiveServer
 
-PHONE = {"width": 390, "height": 844}  # as tests/browser/conftest.py
+PHONE = {"width": 390, "height": 844}  # as tests/support/browser_session.py
 DESKTOP = {"width": 1280, "height": 900}
 
 

@@ -1,6 +1,6 @@
 """Regenerate docs/screenshot.png (the README picture) from a running demo, at phone size.
 
-    .venv/bin/python tests/browser/screenshot.py [output.png]
+    .venv/bin/python tests/support/screenshot.py [output.png]
 
 Seeds the demo (`flask seed-demo`) into a throw-away instance, serves it, and puts three phone
 screens side by side: the leader's share page, the customer's group-buy page (items, countdown)

@@ -2,7 +2,7 @@
 moment in any zone.
 
 Kept apart from the seed (app/services/ops/demo.py) so that the times can be checked at every hour
-of a day in several zones without seeding each time (tests/unit/test_demo_timeline.py).
+of a day in several zones without seeding each time (tests/ops/unit/test_demo_timeline.py).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ happen exactly when an order moves happens in one place, in the mover's transact
 moves, the close's set-based moves and the counter's hot path alike.
 
 Creating an order (`pending_payment`, app.services.orders.ordering) is not a transition.
-`tests/unit/test_state_owners.py` fails if another module writes the column.
+`tests/house/unit/test_state_owners.py` fails if another module writes the column.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ draft → scheduled → open → closed (→ settled, with the money work). Each
 compare-and-set on the state the caller expects, so a double click, two schedulers or a racing
 edit change a window at most once. The rules for when a move is allowed live with the callers
 (`windows.py` schedules and opens, `closing/closing.py` closes); only the write lives here.
-`tests/unit/test_state_owners.py` fails if another module writes the column.
+`tests/house/unit/test_state_owners.py` fails if another module writes the column.
 """
 
 from __future__ import annotations

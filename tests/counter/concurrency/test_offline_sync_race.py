@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import AuditRecord, OutboxMessage, PickupCode, PickupStaff, Redemption
 from app.services.accounts import tokens
 from app.services.core import clock
-from tests.concurrency.test_redeem_once import _all_at_once, _scalar
+from tests.counter.concurrency.test_redeem_once import _all_at_once, _scalar
 from tests.support.pickup import Bags
 
 DEVICES = 12

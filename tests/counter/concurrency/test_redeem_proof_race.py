@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import AuditRecord, PickupCode, Redemption
 from app.services.accounts import tokens
-from tests.concurrency.test_redeem_once import _all_at_once, _scalar
+from tests.counter.concurrency.test_redeem_once import _all_at_once, _scalar
 from tests.support.pickup import Bags
 
 CLIENTS = 20

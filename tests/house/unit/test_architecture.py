@@ -8,7 +8,7 @@ from pathlib import Path
 
 from importlinter.cli import lint_imports
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SERVICES = ROOT / "app" / "services"
 # Modules that may stay loose beside the packages, each for a reason written in it.
 LOOSE = {"__init__.py", "pwa.py"}

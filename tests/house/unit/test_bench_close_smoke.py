@@ -1,6 +1,6 @@
 """The close-at-scale benchmark (bench/close.py) still runs end to end at a tiny size, so it cannot rot.
 
-Engine-free like tests/unit/test_bench_smoke.py: the bench builds its own SQLite database, and
+Engine-free like tests/house/unit/test_bench_smoke.py: the bench builds its own SQLite database, and
 its own schemas in the PostgreSQL test database when one is configured. Nothing here looks at a
 timing; it checks that the real close did all of its work on the generated window.
 """

@@ -1,6 +1,6 @@
 """The order-rush benchmark (bench/rush.py) still runs end to end under gunicorn, at a tiny size.
 
-Engine-free like tests/unit/test_bench_smoke.py: the bench builds its own SQLite app and starts
+Engine-free like tests/house/unit/test_bench_smoke.py: the bench builds its own SQLite app and starts
 gunicorn with deploy/gunicorn.conf.py. Nothing here looks at a timing.
 """
 

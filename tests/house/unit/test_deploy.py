@@ -14,7 +14,7 @@ from flask import request
 from app import create_app
 from app.extensions import limiter
 
-CONF = Path(__file__).resolve().parents[2] / "deploy" / "gunicorn.conf.py"
+CONF = Path(__file__).resolve().parents[3] / "deploy" / "gunicorn.conf.py"
 
 
 def _app_with_probe(tmp_path, monkeypatch, **config):

@@ -151,7 +151,7 @@ def test_skipped_tests_are_summed_up_per_group_with_what_would_run_them():
 def test_a_test_run_ends_with_the_skipped_groups(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "TEST_DATABASE_URL")}
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/unit/test_atomic.py"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/core/unit/test_atomic.py"],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -13,7 +13,7 @@ from tests.support.browser import log_in, no_horizontal_scroll
 
 pytestmark = [pytest.mark.browser, pytest.mark.sqlite_only]
 
-SHOTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
+SHOTS = Path(__file__).resolve().parents[3] / "test-results" / "screenshots"
 PAGES = {
     "leader-today": "/leader/",
     "leader-orders": "/leader/orders",

@@ -122,7 +122,7 @@ def test_flask_serve_logs_each_line_once(tmp_path):
     }
     done = subprocess.run(
         [sys.executable, "-c", SERVE_ONE_LINE],
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=Path(__file__).resolve().parents[3],
         env=env,
         capture_output=True,
         text=True,

@@ -2,7 +2,7 @@
 
 Seeding takes seconds, so real seeds run at the hours that used to fail (01:00-02:00 local, when
 the history's last window straddles midnight) and on a daylight-saving change;
-tests/unit/test_demo_timeline.py walks every hour of the day on the times alone.
+tests/ops/unit/test_demo_timeline.py walks every hour of the day on the times alone.
 """
 
 from datetime import UTC, datetime

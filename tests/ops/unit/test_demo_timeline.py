@@ -2,7 +2,7 @@
 
 A real seed takes seconds, so the whole day is walked here on the times alone, at three minutes
 of every hour, in zones east and west of UTC (a quarter-hour one among them), on an ordinary day
-and on both of Los Angeles' daylight-saving changes; tests/integration/test_demo.py seeds for
+and on both of Los Angeles' daylight-saving changes; tests/ops/integration/test_demo.py seeds for
 real at the hours that used to fail.
 """
 

@@ -17,7 +17,7 @@ from tests.support.browser import log_in, no_horizontal_scroll
 
 pytestmark = [pytest.mark.browser, pytest.mark.sqlite_only]
 
-SHOTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
+SHOTS = Path(__file__).resolve().parents[3] / "test-results" / "screenshots"
 BARS = """(name) => [...document.querySelectorAll(`svg[data-chart="${name}"] rect.bar`)]
   .map((r) => ({day: r.dataset.day || null, fen: Number(r.dataset.fen || 0), h: r.getBoundingClientRect().height,
                 w: r.getBoundingClientRect().width}))"""

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import BROWSER_ARGS, PHONE, _chromium_path
 from tests.support.browser import log_in
+from tests.support.browser_session import BROWSER_ARGS, PHONE, _chromium_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.sqlite_only]
 

@@ -1,6 +1,6 @@
 """Security headers on every response (pages, JSON, files, the service worker, errors), and a
 front end the Content-Security-Policy does not break: no inline script, handler, style attribute
-or javascript: URL in any template or script. tests/browser/test_csp.py checks it in Chromium."""
+or javascript: URL in any template or script. tests/web/browser/test_csp.py checks it in Chromium."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import pytest
 from flask import Response
 
 from app.headers import PDF_POLICY, POLICY
-from tests.integration.test_url_permissions import _requests
 from tests.support.platform import isolated_client
+from tests.web.integration.test_url_permissions import _requests
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TEMPLATES = sorted((ROOT / "app" / "templates").rglob("*.html"))
 SCRIPTS = sorted((ROOT / "app" / "static" / "js").rglob("*.js")) + [ROOT / "app" / "templates" / "pwa" / "sw.js"]
 

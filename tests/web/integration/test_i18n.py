@@ -19,7 +19,7 @@ from app.extensions import babel, db
 from tests.support.forms import csrf_from
 from tests.support.shop import ShopBuilder
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TRANSLATIONS = ROOT / "app" / "translations"
 LOCALES = ("zh", "en")
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdif]")

@@ -30,11 +30,11 @@ PUBLIC_ENDPOINTS = {
     "api.place_order",
     "api.get_order",
     "api.cancel_order",
-    # Operators' probes: they say only ok/fail per check (tests/integration/test_ops_health.py).
+    # Operators' probes: they say only ok/fail per check (tests/ops/integration/test_ops_health.py).
     "ops.healthz",
     "ops.readyz",
     # No login: only the configured addresses or the metrics token, else 404; the test client
-    # comes from loopback, the default allowed address (tests/integration/test_ops_metrics.py).
+    # comes from loopback, the default allowed address (tests/ops/integration/test_ops_metrics.py).
     "ops.metrics",
 }
 # Need a login but no role: every user has an account and may call these.

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import ShareLink, Window
 from app.services.windows import share_poster
-from tests.integration.test_leader_share import make_link
+from tests.windows.integration.test_leader_share import make_link
 
 
 @pytest.fixture
