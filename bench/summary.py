@@ -103,4 +103,17 @@ def write(rows: dict[str, dict], results: dict, details: str, *, json_path: Path
     shaped = {name: {field: row.get(field) for field in FIELDS} for name, row in rows.items()}
     json_path.write_text(json.dumps(shaped, indent=2, ensure_ascii=False) + "\n")
     if md_path is not None:
-        md_path.write_text(markdown(rows, results, details))
+        md_path.write_text(markdown(rows, results, details) + kept_notes(md_path))
+
+
+NOTES_HEADING = "## Notes"
+
+
+def kept_notes(md_path: Path) -> str:
+    """What people wrote under "## Notes" at the end of BENCHMARKS.md (comparisons between runs,
+    what changed): a new run replaces the figures and keeps the notes."""
+    if not md_path.is_file():
+        return ""
+    text = md_path.read_text()
+    at = text.find("\n" + NOTES_HEADING + "\n")
+    return "\n" + text[at + 1 :].rstrip() + "\n" if at >= 0 else ""

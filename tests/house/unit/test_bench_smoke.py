@@ -7,6 +7,7 @@ once per engine. Nothing here looks at a timing: benchmarks report, tests do not
 import json
 
 from bench import __main__ as bench
+from bench import summary
 
 
 def test_label_benchmark_prints_the_pdf_figure_beside_the_qr_baseline_and_saves_it(tmp_path, capsys):
@@ -124,3 +125,20 @@ def test_headline_figures_are_written_as_json_rows_and_a_markdown_table_beside_t
     assert row["met"] is None  # judged at 500 labels only
     text = markdown.read_text()
     assert text.startswith("# Benchmarks") and "| labels_4_pdf |" in text and "raw QR encoding" in text
+
+
+def test_a_new_run_replaces_the_figures_and_keeps_the_notes_written_under_them(tmp_path):
+    md = tmp_path / "BENCHMARKS.md"
+    md.write_text("# Benchmarks\n\nold table\n\n## Notes\n\nRun A against run B: within noise.\n")
+    summary.write(
+        {}, {"machine": _MACHINE, "generated_at": "now"}, "new details", json_path=tmp_path / "r.json", md_path=md
+    )
+    text = md.read_text()
+    assert "old table" not in text and "new details" in text
+    assert text.rstrip().endswith("## Notes\n\nRun A against run B: within noise.")
+    md.write_text("# Benchmarks\n\nno notes here\n")
+    summary.write({}, {"machine": _MACHINE, "generated_at": "now"}, "again", json_path=tmp_path / "r.json", md_path=md)
+    assert "## Notes" not in md.read_text()
+
+
+_MACHINE = {"cpus": 2, "platform": "test", "python": "3", "sqlite": "3", "load_average_1min": 0.0}
