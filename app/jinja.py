@@ -97,6 +97,10 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["localinput"] = lambda v: clock.to_local(v).strftime("%Y-%m-%dT%H:%M") if v else ""
     app.jinja_env.filters["mask_phone"] = mask_phone
     app.jinja_env.filters["mask_name"] = mask_name
+    # An absolute address on the public site (link previews need one: og:image, og:url).
+    app.jinja_env.globals["public_url"] = lambda path: app.config["PUBLIC_BASE_URL"].rstrip("/") + path
+    # When a page was drawn: a copy kept for offline use says how old its figures are.
+    app.jinja_env.globals["rendered_at"] = clock.now
 
     # Words for after-sales and refund states, shown by the shop, leader and merchant pages alike.
     app.jinja_env.globals.update(

@@ -21,6 +21,8 @@ BRAND = (228, 87, 46)
 # Static files every page of the PWA needs offline: the stylesheet, the registration script and
 # every module of the scanner (listed from the folder, so a new module cannot be forgotten).
 SHELL_STATIC = (
+    "css/tokens.css",
+    "css/ui.css",
     "css/app.css",
     "js/pwa.js",
     "js/page.js",

@@ -10,6 +10,7 @@ from flask_login import current_user
 from app.blueprints.access import leader_required
 from app.blueprints.leader import bp
 from app.blueprints.leader.forms import PlainForm
+from app.blueprints.leader.labels import ORDER_TAB_LABELS
 from app.services.core.errors import DomainError, ValidationFailed
 from app.services.deliveries import labels
 from app.services.leader import leader_orders, uncollected
@@ -23,11 +24,10 @@ def _int_arg(name: str, default: int | None = None) -> int | None:
     return int(value) if value.isdigit() and len(value) <= 9 else default
 
 
-def _filters() -> tuple[str, int | None]:
-    tab = request.args.get("tab", leader_orders.DEFAULT_TAB)
-    if tab not in leader_orders.TABS:
-        tab = leader_orders.DEFAULT_TAB
-    return tab, _int_arg("window_id")
+def _filters() -> tuple[str | None, int | None]:
+    """The tab asked for (None: not asked, or not a tab) and the window filter."""
+    tab = request.args.get("tab")
+    return (tab if tab in leader_orders.TABS else None), _int_arg("window_id")
 
 
 def _search_args() -> dict[str, str]:
@@ -45,7 +45,15 @@ def orders():
     except ValidationFailed as exc:  # shown beside the fields; the list is left unfiltered by them
         errors, status = exc.fields, 422
         where = leader_orders.OrderFilter(window_id=window_id)
+    counts = leader_orders.tab_counts(g.leader, where=where)
+    # Opened without a tab: the first one that has orders, not an empty "Paid" beside waiting bags.
+    tab = tab or next((key for key in leader_orders.TABS if counts[key]), leader_orders.DEFAULT_TAB)
     page = leader_orders.list_orders(g.leader, where=where, tab=tab, page=_int_arg("page", 1))
+    link_args = {"window_id": window_id, **{k: v for k, v in search.items() if v and k not in errors}}
+    tabs_shown = [
+        (key, str(ORDER_TAB_LABELS[key]), url_for("leader.orders", tab=key, **link_args), counts[key])
+        for key in leader_orders.TABS
+    ]
     return (
         render_template(
             "leader/orders/list.html",
@@ -54,9 +62,8 @@ def orders():
             window_id=window_id,
             search=search,
             search_errors=errors,
-            link_args={"window_id": window_id, **{k: v for k, v in search.items() if v and k not in errors}},
-            tabs=leader_orders.TABS,
-            counts=leader_orders.tab_counts(g.leader, where=where),
+            link_args=link_args,
+            tabs_shown=tabs_shown,
             windows=leader_orders.order_windows(g.leader),
             bulk_form=PlainForm(),
             layouts=labels.LAYOUT_CHOICES,

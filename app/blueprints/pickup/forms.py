@@ -21,3 +21,13 @@ class RedeemForm(FlaskForm):
     idempotency_key = HiddenField(validators=[InputRequired(), Length(min=8, max=64)])
     # Proof of the code from the preview; a missing one is refused (and audited) by the service.
     redeem_token = HiddenField(validators=[Length(max=300)])
+
+
+class PhoneTailForm(FlaskForm):
+    """A customer without their code: the last four digits of their phone."""
+
+    point_id = IntegerField(validators=[InputRequired(), NumberRange(1, 2**31 - 1)])
+    tail = StringField(
+        _l("Last 4 digits of the phone"),
+        validators=[InputRequired(_l("Type the last 4 digits of the customer's phone.")), Length(max=4)],
+    )

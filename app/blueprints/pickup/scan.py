@@ -21,7 +21,8 @@ def _strings() -> dict[str, str]:
     return {
         "prompt": _("Scan a pickup QR code, or type the 8-digit code."),
         "online": _("Online"),
-        "offline": _("Offline — hand-overs are queued"),
+        "offline": _("Offline"),
+        "offline_queued": _("Offline · %(n)s hand-overs to sync"),
         "slot": _("Slot"),
         "slot_n": _("Slot %(slot)s"),
         "order": _("Order %(number)s"),

@@ -26,7 +26,7 @@ DEVICE_COOKIE = "counter_device"
 _QTY_PREFIX = "qty-"
 
 
-def _device_id() -> str:
+def counter_device_id() -> str:
     """The counter's random device id (set once by the counter page), or the API-style header."""
     return request.headers.get("X-Device-Id") or request.cookies.get(DEVICE_COOKIE, "")
 
@@ -68,7 +68,7 @@ def _counter(form: CodeForm, points, *, error: DomainError | None = None, status
     return render_template("pickup/counter.html", form=form, points=points, error=error, lift_point=lift_point), status
 
 
-def _fresh_counter_form(points) -> CodeForm:
+def fresh_counter_form(points) -> CodeForm:
     return _code_form(points, submitted=False)
 
 
@@ -76,7 +76,7 @@ def _fresh_counter_form(points) -> CodeForm:
 @staff_required
 def counter():
     points = redemption.counter_points(current_user)
-    body, status = _counter(_fresh_counter_form(points), points)
+    body, status = _counter(fresh_counter_form(points), points)
     response = make_response(body, status)
     if not counter_lock.clean_device_id(request.cookies.get(DEVICE_COOKIE)):
         response.set_cookie(
@@ -100,7 +100,7 @@ def preview():
         return _counter(form, points, status=422)
     session[SESSION_POINT] = form.point_id.data
     try:
-        data = redemption.preview(current_user, form.point_id.data, form.code.data, _device_id())
+        data = redemption.preview(current_user, form.point_id.data, form.code.data, counter_device_id())
     except ValidationFailed as exc:
         form.code.errors = [*form.code.errors, *exc.fields.values()] or [exc.message]
         return _counter(form, points, status=exc.status)
@@ -126,7 +126,7 @@ def preview():
 def redeem():
     points = redemption.counter_points(current_user)
     form = RedeemForm()
-    next_form = _fresh_counter_form(points)
+    next_form = fresh_counter_form(points)
     if not form.validate():
         error = ValidationFailed()
         return render_template("pickup/result.html", result=None, error=error, form=next_form, points=points), 422
@@ -139,7 +139,7 @@ def redeem():
             device=DEVICE,
             lines=_posted_lines() if request.form.get("take") == "some" else None,
             redeem_token=form.redeem_token.data,
-            device_id=_device_id(),
+            device_id=counter_device_id(),
         )
     except DomainError as exc:
         lift_point = _lift_point(exc, form.point_id.data)

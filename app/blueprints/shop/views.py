@@ -12,12 +12,13 @@ from flask_babel import gettext as _
 
 from app.blueprints.shop import bp
 from app.blueprints.shop.forms import ActionForm, OrderForm
-from app.blueprints.shop.labels import provider_label, status_label
+from app.blueprints.shop.labels import order_steps, provider_label, status_label
 from app.extensions import limiter
 from app.services.catalog import product_images
 from app.services.core.errors import DomainError, NotFound, ValidationFailed
 from app.services.orders import after_sales, order_links, ordering, payments
 from app.services.pickup import codes
+from app.services.windows import share_poster
 
 _QTY_FIELD = re.compile(r"^qty-(\d{1,12})$")
 _WHOLE = re.compile(r"^-?\d{1,9}$")
@@ -27,6 +28,15 @@ PRIVATE_ENDPOINTS = {"shop.order_page", "shop.order_qr", "shop.cancel", "shop.af
 
 def order_rate_limit() -> str:
     return current_app.config.get("ORDER_RATE_LIMIT", "30 per minute")
+
+
+# Drawing a poster costs tens of milliseconds: a chat app fetches it once per paste, nobody needs
+# it faster than this from one address.
+POSTER_RATE_LIMIT = "20 per minute"
+
+
+def poster_rate_limit() -> str:
+    return POSTER_RATE_LIMIT
 
 
 def parse_quantities(formdata) -> tuple[dict[int, int], dict[str, str]]:
@@ -100,6 +110,7 @@ def _render_order(order, error: DomainError | None = None, status: int = 200):
         can_pay=order.status == "pending_payment" and order.payment_provider == "simulator",
         status_label=status_label,
         provider_label=provider_label,
+        order_steps=order_steps,
         format_code=codes.format_code,
         action_form=ActionForm(),
         error=error,
@@ -108,6 +119,18 @@ def _render_order(order, error: DomainError | None = None, status: int = 200):
         after_sales_items=after_sales.eligible_items(order),
         after_sales_requests=after_sales.for_order(order.id),
     ), status
+
+
+@bp.get("/s/<slug>/poster.png")
+@limiter.limit(poster_rate_limit)
+def poster(slug: str):
+    """The share link's poster, public like the link itself: the picture a chat app shows
+    (og:image) when the link is pasted into a group."""
+    link = ordering.share_link(slug)
+    png = share_poster.poster_png(link.window, link.leader, link)
+    response = Response(png, mimetype="image/png")
+    response.headers["Cache-Control"] = "public, max-age=600"
+    return response
 
 
 @bp.get("/media/products/<name>")

@@ -57,3 +57,19 @@ def today_summary(leader: Leader, user_id: int) -> dict:
         )
         or 0,
     }
+
+
+def tab_badges(leader: Leader, user_id: int) -> dict[str, int]:
+    """The counts on the leader's tab bar: bags waiting (Orders); unread alerts and open
+    after-sales requests (Me)."""
+    waiting = _count(Order.leader_id == leader.id, Order.status == "ready_for_pickup")
+    open_requests = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(AfterSalesRequest)
+            .where(AfterSalesRequest.leader_id == leader.id, AfterSalesRequest.status == "open")
+        )
+        or 0
+    )
+    alerts = notifications.unread_count(user_id)
+    return {"orders": waiting, "after_sales": open_requests, "alerts": alerts, "me": alerts + open_requests}

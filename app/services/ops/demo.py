@@ -29,6 +29,7 @@ from app.services.closing import closing
 from app.services.core import atomic, clock
 from app.services.counter import redemption
 from app.services.deliveries import deliveries
+from app.services.ops import demo_photos
 from app.services.ops.demo_timeline import ARRIVAL_AFTER, Slot, Timeline, timeline
 from app.services.orders import after_sales, ordering, payments
 from app.services.pickup import points
@@ -150,6 +151,7 @@ def _seed(plan: Timeline) -> None:
         catalog.create_product(merchant, name=n, spec=s, category=c, price_fen=p, stock=st, low_stock_threshold=t)
         for n, s, c, p, st, t in PRODUCTS
     ]
+    demo_photos.add_photos(products)
     _history(merchant, products[:6], [(sunny, east), (lake, lake_point)], plan.history)
     _past(merchant, products[:6], [(sunny, east), (lake, lake_point)], plan.past)
     # The window that is open now and closes in about ten minutes.

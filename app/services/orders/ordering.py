@@ -6,6 +6,7 @@ Stock, quota, limit and capacity move only through app.services.orders.reservati
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass, field
 
@@ -57,6 +58,9 @@ _NEW_ORDER_DEFAULTS = {
     "arrived_at": None,
     "reminded_at": None,
 }
+# What a share link's slug can be (sharing.py makes them): anything else is no link, asked of no
+# database (PostgreSQL refuses a NUL in a query's text with an error, not an empty answer).
+_SLUG_RE = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
 # Crockford base32 without I, L, O, U: easy to read out over the phone.
 _NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -98,7 +102,7 @@ def window_state(window: Window) -> str:
 
 def _link_or_404(slug: str) -> ShareLink:
     link = None
-    if slug and len(slug) <= 16:
+    if slug and _SLUG_RE.match(slug):
         # With what every caller reads next (is the window's merchant active, the leader): one
         # query instead of three lazy loads on the path of every order.
         link = db.session.scalar(
@@ -107,6 +111,15 @@ def _link_or_404(slug: str) -> ShareLink:
             .options(joinedload(ShareLink.window).joinedload(Window.merchant), joinedload(ShareLink.leader))
         )
     if link is None:
+        raise NotFound()
+    return link
+
+
+def share_link(slug: str) -> ShareLink:
+    """The share link behind a slug, for what is public about it (its poster); NotFound for a
+    draft window, as its page."""
+    link = _link_or_404(slug)
+    if link.window.status == "draft":
         raise NotFound()
     return link
 

@@ -11,6 +11,20 @@
     } catch (error) { /* storage disabled: nothing kept */ }
     if (window.caches) { window.caches.delete("gb-pages"); }
   }
+  // A page kept for offline use says, while the phone is offline, how old its figures are.
+  var stale = document.querySelector("[data-stale]");
+  if (stale) {
+    var showStale = function () {
+      if (navigator.onLine !== false) { stale.removeAttribute("data-shown"); return; }
+      var at = new Date(stale.getAttribute("data-rendered-at"));
+      var time = at.toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit" });
+      stale.textContent = stale.getAttribute("data-text").replace("{time}", time);
+      stale.setAttribute("data-shown", "");
+    };
+    window.addEventListener("offline", showStale);
+    window.addEventListener("online", showStale);
+    showStale();
+  }
   if (!("serviceWorker" in navigator) || !document.querySelector('link[rel="manifest"]')) { return; }
   // A new worker waits (sw.js): offer a reload, and reload once it has taken over.
   var reloading = false;

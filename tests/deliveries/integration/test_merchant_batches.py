@@ -80,7 +80,7 @@ def test_a_step_out_of_order_gets_a_clear_error_and_changes_nothing(client, logi
     response = _post(client, batch_id, "start-picking")
     page = response.get_data(as_text=True)
     assert response.status_code == 409
-    assert "flash-error" in page and 'data-testid="picking-list"' in page
+    assert "ui-toast--error" in page and 'data-testid="picking-list"' in page
     assert _post(client, batch_id, "dispatch").status_code == 409
     assert _status(batch_id) == "dispatched"
 

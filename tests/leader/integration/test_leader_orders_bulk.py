@@ -80,7 +80,7 @@ def test_bad_selections_are_refused_with_a_message(client, login, shelf, data):
     for url in ("/leader/orders/labels.pdf", "/leader/orders/remind"):
         response = client.post(url, data={**data, "csrf_token": _token(client)})
         assert response.status_code == 302
-        assert "flash" in client.get(response.headers["Location"]).get_data(as_text=True)
+        assert "ui-toast--error" in client.get(response.headers["Location"]).get_data(as_text=True)
     assert db.session.scalar(select(Order.reminded_at).where(Order.reminded_at.is_not(None))) is None
 
 

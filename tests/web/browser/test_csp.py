@@ -130,6 +130,7 @@ def test_behaviours_moved_out_of_inline_code_still_work(live_server, pages, ever
     refused += _violations(leader)
     log_in(leader, live_server, everything["user"].phone)
     leader.goto(base + "/leader/orders")
+    leader.get_by_test_id("orders-filter").locator("summary").click()  # the filters' sheet
     leader.select_option("#window_id", label="周末水果团")
     leader.wait_for_url(lambda url: "window_id=" in url)
     # The call button posts a form answered by a redirect to tel: (form-action allows it).

@@ -105,9 +105,14 @@ def customer_orders_and_pays(page, live_server, world, share_path: str) -> str:
     assert no_horizontal_scroll(page)
     expect(page.locator(".countdown")).to_contain_text(re.compile(r"Closes in 00:0[0-3]:\d\d"))
 
-    page.locator("li.shop-item", has_text="丹东草莓").locator("input.qty").fill("2")
-    page.locator("li.shop-item", has_text="鲜牛奶").locator("input.qty").fill("1")
-    page.locator("label.choice", has_text="阳光小区 东门").locator("input").check()
+    # The stepper's + for one, the number box itself for the other: both are how people order.
+    strawberries = page.locator("li.shop-item", has_text="丹东草莓")
+    strawberries.locator("[data-step='1']").click()
+    strawberries.locator("[data-step='1']").click()
+    expect(strawberries.locator("input[type=number]")).to_have_value("2")
+    page.locator("li.shop-item", has_text="鲜牛奶").locator("input[type=number]").fill("1")
+    expect(page.locator("[data-cart-total]")).to_contain_text("85.70")  # the bar follows the steppers
+    page.locator("label.point-card", has_text="阳光小区 东门").locator("input").check()
     page.fill("#customer_name", "张阿姨")
     page.fill("#customer_phone", CUSTOMER_PHONE)
     page.locator("input[name=payment_provider][value=simulator]").check()
@@ -147,7 +152,8 @@ def customer_sees_code(page) -> str:
 
 
 def leader_confirms_arrival(page) -> None:
-    page.get_by_role("link", name="Deliveries").first.click()
+    page.get_by_test_id("tab-me").click()
+    page.get_by_test_id("me-batches").click()
     batch_row = page.locator("tr[data-testid^=batch-]", has_text="阳光小区 东门")
     expect(batch_row).to_contain_text("周末水果团")
     batch_row.get_by_role("link", name="Confirm arrival").click()

@@ -248,13 +248,47 @@ def test_every_zh_message_is_translated():
     assert _untranslated(_read("zh")) == []
 
 
+def _glossary() -> list[dict[str, object]]:
+    """The rows of docs/glossary.md: en and zh words, and the variants each language must not use."""
+    rows = []
+    for line in (ROOT / "docs" / "glossary.md").read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if not line.startswith("| ") or len(cells) != 5 or cells[0] in ("concept", "---") or set(cells[0]) <= {"-"}:
+            continue
+        split = lambda text: [word.strip() for word in text.split(",") if word.strip()]  # noqa: E731
+        rows.append({"en": cells[1], "zh": cells[2], "never_zh": split(cells[3]), "never_en": split(cells[4])})
+    return rows
+
+
+def test_the_glossary_is_read():
+    rows = _glossary()
+    assert len(rows) >= 10
+    assert any(row["en"] == "Pickup code" and row["zh"] == "提货码" and "取货码" in row["never_zh"] for row in rows)
+    assert any(row["en"] == "Hand over" and row["zh"] == "交付" for row in rows)
+
+
 def test_zh_texts_use_the_glossarys_words():
-    """DESIGN.md §2: 提货码 (never 取货码), 分拣单 (never 拣货单)."""
-    drifted = [
-        message.string
-        for message in _read("zh")
-        if isinstance(message.string, str) and ("取货码" in message.string or "拣货单" in message.string)
-    ]
+    """docs/glossary.md: no zh text uses a banned variant; a text that is exactly a glossary term
+    in English says the glossary's zh word."""
+    catalog = _read("zh")
+    drifted = []
+    for row in _glossary():
+        for message in catalog:
+            if not message.id or not isinstance(message.string, str):
+                continue
+            drifted += [(message.id, message.string, word) for word in row["never_zh"] if word in message.string]
+        exact = catalog.get(row["en"])
+        if exact is not None and row["zh"] not in exact.string:
+            drifted.append((row["en"], exact.string, f"should say {row['zh']}"))
+    assert drifted == []
+
+
+def test_english_texts_use_the_glossarys_words():
+    drifted = []
+    for row in _glossary():
+        for word in row["never_en"]:
+            banned = re.compile(rf"\b{re.escape(word)}\b", re.IGNORECASE)
+            drifted += [(message.id, word) for message in _read("en") if message.id and banned.search(str(message.id))]
     assert drifted == []
 
 

@@ -175,7 +175,7 @@ def test_schedule_without_items_explains_why(merchant_client, owner):
     response = merchant_client.post(
         created.headers["Location"] + "/schedule", data={"csrf_token": _token(merchant_client)}, follow_redirects=True
     )
-    assert "flash-error" in response.get_data(as_text=True)
+    assert "ui-toast--error" in response.get_data(as_text=True)
     assert db.session.scalar(select(Window.status)) == "draft"
 
 

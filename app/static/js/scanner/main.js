@@ -33,7 +33,9 @@ const manifest = () => manifests.get(pointId);
 
 function setNet() {
   const badge = root.querySelector("[data-net]");
-  badge.textContent = online() ? t.online : t.offline;
+  // Offline, say what waits to sync only when something does.
+  const queued = queue.all().length;
+  badge.textContent = online() ? t.online : queued ? fmt(t.offline_queued, { n: queued }) : t.offline;
   badge.dataset.net = online() ? "online" : "offline";
   root.classList.toggle("is-offline", !online());
 }
@@ -50,6 +52,7 @@ function describeManifest() {
 
 function drawQueue() {
   renderQueue(queueSection, t, queue.all().filter((q) => q.point_id === pointId), history.all());
+  setNet();
 }
 
 function fail(title, detail) {
