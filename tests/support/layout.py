@@ -89,7 +89,8 @@ NARROW_BOXES = """() => {
     .filter((el) => {
       const style = getComputedStyle(el);
       canvas.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
-      const sample = ['number', 'tel'].includes(el.type) || el.inputMode === 'numeric' ? '0000' : '中中中中';
+      const numeric = ['number', 'tel'].includes(el.type) || ['numeric', 'decimal'].includes(el.inputMode);
+      const sample = numeric ? '0000' : '中中中中';
       const inner = el.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
       return inner + 1 < canvas.measureText(sample).width;
     })

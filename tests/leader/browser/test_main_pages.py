@@ -80,3 +80,37 @@ def test_main_pages_keep_the_layout_rules_on_a_phone_and_a_desktop(live_server, 
         if broken := problems(customer):
             found[path] = broken
     assert found == {}
+
+
+MERCHANT_PAGES = {
+    "merchant-home": "/merchant/",
+    "merchant-products": "/merchant/products",
+    "merchant-windows": "/merchant/windows",
+    "merchant-deliveries": "/merchant/batches",
+    "merchant-after-sales": "/merchant/after-sales",
+    "merchant-refunds": "/merchant/finance/refunds",
+    "merchant-reports": "/merchant/reports",
+}
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_merchants_main_pages_keep_the_layout_rules(live_server, pages, community, signed_in_merchant, lang, size):
+    page = pages.open(phone=size == "phone")
+    page.set_viewport_size(PHONE if size == "phone" else DESKTOP)
+    page.context.add_cookies([{"name": "lang", "value": lang, "url": live_server.url}])
+    log_in(page, live_server, signed_in_merchant.phone)
+    found = {}
+    for name, path in MERCHANT_PAGES.items():
+        page.goto(live_server.url + path)
+        page.wait_for_load_state("load")
+        screenshot(page, f"{name}-{lang}-{size}")
+        if broken := problems(page):
+            found[path] = broken
+    assert found == {}
+
+
+@pytest.fixture
+def signed_in_merchant(community):
+    """The owner of the merchant selling the community's group buy."""
+    return community["link"].window.merchant.members[0].user

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -220,3 +221,30 @@ def test_api_overview_needs_the_reports_area(app, owner_shop, make_user):
     response = app.test_client().get("/api/v1/merchant/reports/overview", headers=bearer(user))
     assert response.status_code == 403 and response.get_json()["error"]["code"] == "forbidden"
     assert app.test_client().get("/api/v1/merchant/reports/overview").status_code == 401
+
+
+def test_the_merchant_home_shows_todays_sales(
+    client, signed_in_owner, frozen_clock, make_product, make_window, make_leader, make_point, make_order
+):
+    _user, merchant = signed_in_owner
+    shop = sales.build(lambda: merchant, make_product, make_window, make_leader, make_point, merchant=merchant)
+    sales.sell(shop, make_order, at=local(date(2026, 11, 21)), lines=[(0, 1)], phone="13900000001")  # yesterday
+    sales.sell(shop, make_order, at=local(TODAY), lines=[(0, 2)], phone="13900000002")
+    sales_rollup.roll_up_sales()
+    frozen_clock.now = local(TODAY)
+    page = client.get("/merchant/").get_data(as_text=True)
+    assert 'data-testid="today-sales"' in page
+    # Today's one order (2 × ¥29.90), not yesterday's; English writes the yuan as CN¥.
+    assert re.search(r'data-testid="today-gmv">(CN)?¥59\.80<', page)
+    assert 'data-testid="today-orders">1<' in page
+
+
+def test_a_team_member_without_reports_sees_no_sales_on_the_home(client, make_user, make_merchant, login):
+    owner = make_user("老板")
+    merchant = make_merchant(owner=owner)
+    clerk = make_user("库管")
+    db.session.add(MerchantMember(merchant_id=merchant.id, user_id=clerk.id, role="staff", areas=["products"]))
+    db.session.commit()
+    login(clerk)
+    page = client.get("/merchant/").get_data(as_text=True)
+    assert 'data-testid="today-sales"' not in page
