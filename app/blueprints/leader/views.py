@@ -6,12 +6,18 @@ from flask_login import current_user
 from app.blueprints.access import leader_required
 from app.blueprints.leader import bp
 from app.services.leader import leader_today
+from app.services.notify import notifications
 
 
 @bp.get("/")
 @leader_required
 def index():
-    return render_template("leader/index.html", summary=leader_today.today_summary(g.leader, current_user.id))
+    summary = leader_today.today_summary(g.leader, current_user.id)
+    # The tab bar's counts are among the page's own figures: not read twice.
+    g.leader_tab_badges = leader_today.badges(
+        summary["waiting_pickup"], summary["open_after_sales"], summary["unread_alerts"]
+    )
+    return render_template("leader/index.html", summary=summary)
 
 
 @bp.get("/me")
@@ -19,4 +25,5 @@ def index():
 def me():
     """Everything that is not a daily tab: deliveries, exceptions, customers, points, alerts,
     the account, the language, and the other roles this user has."""
-    return render_template("leader/me.html", badges=leader_today.tab_badges(g.leader, current_user.id))
+    g.leader_tab_badges = leader_today.tab_badges(g.leader, notifications.unread_count(current_user.id))
+    return render_template("leader/me.html", badges=g.leader_tab_badges)

@@ -50,20 +50,28 @@ def today_summary(leader: Leader, user_id: int) -> dict:
         ),
         "awaiting_arrival": _count(Order.leader_id == leader.id, Order.status == "confirmed"),
         "unread_alerts": notifications.unread_count(user_id),
-        "open_after_sales": db.session.scalar(
-            select(func.count())
-            .select_from(AfterSalesRequest)
-            .where(AfterSalesRequest.leader_id == leader.id, AfterSalesRequest.status == "open")
-        )
-        or 0,
+        "open_after_sales": _open_after_sales(leader),
     }
 
 
-def tab_badges(leader: Leader, user_id: int) -> dict[str, int]:
+def tab_badges(leader: Leader, unread_alerts: int) -> dict[str, int]:
     """The counts on the leader's tab bar: bags waiting (Orders); unread alerts and open
-    after-sales requests (Me)."""
+    after-sales requests (Me). The unread count is the one every page already read."""
     waiting = _count(Order.leader_id == leader.id, Order.status == "ready_for_pickup")
-    open_requests = (
+    return badges(waiting, _open_after_sales(leader), unread_alerts)
+
+
+def badges(waiting: int, open_requests: int, unread_alerts: int) -> dict[str, int]:
+    return {
+        "orders": waiting,
+        "after_sales": open_requests,
+        "alerts": unread_alerts,
+        "me": unread_alerts + open_requests,
+    }
+
+
+def _open_after_sales(leader: Leader) -> int:
+    return (
         db.session.scalar(
             select(func.count())
             .select_from(AfterSalesRequest)
@@ -71,5 +79,3 @@ def tab_badges(leader: Leader, user_id: int) -> dict[str, int]:
         )
         or 0
     )
-    alerts = notifications.unread_count(user_id)
-    return {"orders": waiting, "after_sales": open_requests, "alerts": alerts, "me": alerts + open_requests}
